@@ -1,0 +1,265 @@
+"""Standard MIDI files in and out through mido.
+
+Written files are type 1 at 480 ticks per quarter: a conductor track with title, meter, key,
+tempo and markers, then one track per score track. What MIDI cannot say by itself (a track's
+role, a key's church mode, fermatas) travels in text and marker events that other programs
+show harmlessly, so a score survives score -> MIDI -> score exactly.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from pathlib import Path
+
+import mido
+
+from .errors import ScoreReadError
+from .score import (
+    TICKS_PER_QUARTER,
+    Fermata,
+    KeySignature,
+    Marker,
+    Note,
+    Score,
+    Tempo,
+    TimeSignature,
+    Track,
+)
+
+DRUM_CHANNEL = 9
+_MELODIC_CHANNELS = [c for c in range(16) if c != DRUM_CHANNEL]
+_ROLE_PREFIX = "scorehost:role="
+_MODE_PREFIX = "scorehost:mode="
+_FERMATA = "fermata"
+_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
+_MINOR_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
+_PITCH_CLASS = {
+    "C": 0, "C#": 1, "Db": 1, "D": 2, "D#": 3, "Eb": 3, "E": 4, "F": 5, "F#": 6,
+    "Gb": 6, "G": 7, "G#": 8, "Ab": 8, "A": 9, "A#": 10, "Bb": 10, "B": 11, "Cb": 11,
+}  # fmt: skip
+
+
+# ---- reading ----------------------------------------------------------------------------
+
+
+def read_midi(path: Path) -> Score:
+    try:
+        midi = mido.MidiFile(str(path), clip=True)
+    except Exception as exc:  # mido raises OSError, EOFError, ValueError, KeyError...
+        raise ScoreReadError(f"{path.name} is not a readable MIDI file ({_short(exc)})") from exc
+    if midi.type == 2:
+        raise ScoreReadError(f"{path.name} is a type 2 MIDI file (independent patterns); save it as type 0 or 1")
+    if midi.ticks_per_beat <= 0:
+        raise ScoreReadError(f"{path.name} uses SMPTE time, which scorehost does not read; save it with ticks per beat")
+    return score_from_midi(midi, title_fallback=path.stem)
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:160]
+
+
+class _Reader:
+    def __init__(self, ticks_per_beat: int):
+        self.scale = TICKS_PER_QUARTER / ticks_per_beat
+        self.signatures: dict[int, TimeSignature] = {}
+        self.keys: dict[int, KeySignature] = {}
+        self.modes: dict[int, str] = {}
+        self.tempos: dict[int, Tempo] = {}
+        self.markers: list[Marker] = []
+        self.fermatas: list[tuple[int, int | None]] = []  # (tick, midi track index or None)
+        self.title = ""
+        self.length = 0
+
+    def tick(self, raw: int) -> int:
+        return round(raw * self.scale)
+
+    def meta(self, msg, tick: int, owner: int | None) -> None:
+        if msg.type == "time_signature" and msg.denominator in (1, 2, 4, 8, 16, 32, 64):
+            self.signatures[tick] = TimeSignature(
+                tick=tick, numerator=max(1, min(64, msg.numerator)), denominator=msg.denominator
+            )
+        elif msg.type == "key_signature":
+            name = msg.key
+            minor = name.endswith("m")
+            tonic = _PITCH_CLASS.get(name[:-1] if minor else name)
+            if tonic is not None:
+                self.keys[tick] = KeySignature(tick=tick, tonic=tonic, mode="minor" if minor else "major")
+        elif msg.type == "set_tempo" and msg.tempo > 0:
+            self.tempos[tick] = Tempo(tick=tick, bpm=min(1000.0, round(mido.tempo2bpm(msg.tempo), 3)))
+        elif msg.type == "text" and msg.text.startswith(_MODE_PREFIX):
+            self.modes[tick] = msg.text[len(_MODE_PREFIX) :]
+        elif msg.type == "marker":
+            if msg.text == _FERMATA:
+                self.fermatas.append((tick, owner))
+            else:
+                self.markers.append(Marker(tick=tick, text=msg.text[:200]))
+
+
+def score_from_midi(midi: mido.MidiFile, title_fallback: str = "") -> Score:
+    reader = _Reader(midi.ticks_per_beat)
+    tracks: list[Track] = []
+    first_track_of: dict[int, int] = {}  # MIDI track number -> its first score track
+    for number, midi_track in enumerate(midi.tracks):
+        conductor = number == 0 and midi.type == 1
+        found = _read_track(reader, midi_track, None if conductor else number)
+        if found:
+            first_track_of[number] = len(tracks)
+        tracks += found
+    keys = {t: k for t, k in reader.keys.items()}
+    for tick, mode in reader.modes.items():
+        if tick in keys and mode in ("dorian", "phrygian", "lydian", "mixolydian", "locrian", "aeolian"):
+            keys[tick] = KeySignature.from_sharps(tick, keys[tick].sharps, mode)
+    fermatas = [
+        Fermata(tick=t, track=None if owner is None else first_track_of.get(owner))
+        for t, owner in reader.fermatas
+    ]
+    length = max([reader.length] + [n.end for t in tracks for n in t.notes])
+    score = Score(
+        title=reader.title or title_fallback,
+        length=length,
+        tracks=tracks,
+        time_signatures=_with_start(reader.signatures, TimeSignature(tick=0, numerator=4, denominator=4)),
+        keys=_with_start(keys, KeySignature(tick=0, tonic=0)),
+        tempos=_with_start(reader.tempos, Tempo(tick=0, bpm=120.0)),
+        fermatas=fermatas,
+        markers=reader.markers,
+    )
+    return score.normalized()
+
+
+def _with_start(events: dict[int, object], default):
+    if 0 not in events:
+        events = {0: default, **events}
+    return [events[t] for t in sorted(events)]
+
+
+def _read_track(reader: _Reader, midi_track, number: int | None) -> list[Track]:
+    """Score tracks found in one MIDI track: one per channel that plays or sets a program.
+
+    number is the MIDI track's position, None for the conductor track of a type 1 file.
+    """
+    raw = 0
+    name, role = "", None
+    programs: dict[int, int] = {}
+    notes: dict[int, list[Note]] = defaultdict(list)
+    sounding: dict[tuple[int, int], deque] = defaultdict(deque)
+    for msg in midi_track:
+        raw += msg.time
+        tick = reader.tick(raw)
+        if msg.is_meta:
+            if msg.type == "track_name":
+                name = msg.name.strip()[:200]
+            elif msg.type == "text" and msg.text.startswith(_ROLE_PREFIX):
+                role = msg.text[len(_ROLE_PREFIX) :][:40] or None
+            else:
+                reader.meta(msg, tick, number)
+            continue
+        if msg.type == "program_change":
+            programs.setdefault(msg.channel, msg.program)
+        elif msg.type == "note_on" and msg.velocity > 0:
+            sounding[(msg.channel, msg.note)].append((tick, msg.velocity))
+        elif msg.type in ("note_off", "note_on"):
+            queue = sounding.get((msg.channel, msg.note))
+            if queue:
+                start, velocity = queue.popleft()
+                notes[msg.channel].append(_note(start, tick, msg.note, velocity))
+    end = reader.tick(raw)
+    reader.length = max(reader.length, end)
+    for (channel, pitch), queue in sounding.items():  # notes never released end with the track
+        for start, velocity in queue:
+            notes[channel].append(_note(start, end, pitch, velocity))
+    if number is None and not notes:
+        reader.title = name
+        return []
+    channels = sorted(set(notes) | set(programs))
+    if not channels:
+        return []
+    return [
+        Track(
+            name=name,
+            program=programs.get(channel, 0),
+            is_drum=channel == DRUM_CHANNEL,
+            role=role,
+            notes=notes.get(channel, []),
+        )
+        for channel in channels
+    ]
+
+
+def _note(start: int, end: int, pitch: int, velocity: int) -> Note:
+    return Note(start=start, duration=max(1, end - start), pitch=pitch, velocity=max(1, velocity))
+
+
+# ---- writing ----------------------------------------------------------------------------
+
+
+def write_midi(score: Score, path: Path) -> None:
+    score_to_midi(score).save(str(path))
+
+
+def score_to_midi(score: Score) -> mido.MidiFile:
+    midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_QUARTER)
+    midi.tracks.append(_conductor(score))
+    melodic = iter(_MELODIC_CHANNELS * (len(score.tracks) // len(_MELODIC_CHANNELS) + 1))
+    for index, track in enumerate(score.tracks):
+        channel = DRUM_CHANNEL if track.is_drum else next(melodic)
+        midi.tracks.append(_track_events(score, index, track, channel))
+    return midi
+
+
+def _conductor(score: Score) -> mido.MidiTrack:
+    events: list[tuple[int, int, mido.MetaMessage]] = []
+    if score.title:
+        events.append((0, 0, mido.MetaMessage("track_name", name=score.title)))
+    for ts in score.time_signatures:
+        events.append((ts.tick, 1, mido.MetaMessage("time_signature", numerator=ts.numerator, denominator=ts.denominator)))
+    for k in score.keys:
+        events.append((k.tick, 1, mido.MetaMessage("key_signature", key=_midi_key_name(k))))
+        if k.mode not in ("major", "minor"):
+            events.append((k.tick, 1, mido.MetaMessage("text", text=_MODE_PREFIX + k.mode)))
+    for t in score.tempos:
+        events.append((t.tick, 1, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(t.bpm))))
+    for m in score.markers:
+        events.append((m.tick, 1, mido.MetaMessage("marker", text=m.text)))
+    for f in score.fermatas:
+        if f.track is None:
+            events.append((f.tick, 1, mido.MetaMessage("marker", text=_FERMATA)))
+    return _as_track(events, score.length)
+
+
+def _midi_key_name(k: KeySignature) -> str:
+    """The signature as mido names it: church modes are written as their major or minor twin."""
+    if k.mode in ("minor", "aeolian"):
+        return _MINOR_NAMES[k.tonic] + "m"
+    if k.mode == "major":
+        return _NAMES[k.tonic]
+    sharps = k.sharps
+    return _NAMES[(sharps * 7) % 12] if -6 <= sharps <= 6 else _NAMES[k.tonic]
+
+
+def _track_events(score: Score, index: int, track: Track, channel: int) -> mido.MidiTrack:
+    events: list[tuple[int, int, mido.Message | mido.MetaMessage]] = []
+    events.append((0, 0, mido.MetaMessage("track_name", name=track.name)))
+    if track.role:
+        events.append((0, 0, mido.MetaMessage("text", text=_ROLE_PREFIX + track.role)))
+    if not track.is_drum:
+        events.append((0, 1, mido.Message("program_change", channel=channel, program=track.program)))
+    for f in score.fermatas:
+        if f.track == index:
+            events.append((f.tick, 1, mido.MetaMessage("marker", text=_FERMATA)))
+    for n in track.notes:
+        # At equal ticks, releases go before onsets so repeated notes do not overlap.
+        events.append((n.end, 2, mido.Message("note_off", channel=channel, note=n.pitch, velocity=0)))
+        events.append((n.start, 3, mido.Message("note_on", channel=channel, note=n.pitch, velocity=n.velocity)))
+    return _as_track(events, score.length)
+
+
+def _as_track(events, length: int) -> mido.MidiTrack:
+    track = mido.MidiTrack()
+    now = 0
+    for tick, _order, msg in sorted(events, key=lambda e: (e[0], e[1])):
+        track.append(msg.copy(time=tick - now))
+        now = tick
+    track.append(mido.MetaMessage("end_of_track", time=max(0, length - now)))
+    return track

@@ -1,0 +1,494 @@
+"""MusicXML in and out through music21.
+
+Reading splits every staff voice into its own track, so SATB written on two staves with two
+voices each arrives as four tracks; ties are merged into single notes, chords in one voice
+become simultaneous notes, and pickups and irregular bars go into the time-signature map.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections import defaultdict
+from fractions import Fraction
+from pathlib import Path
+
+from music21 import (
+    converter,
+    duration,
+    expressions,
+    instrument,
+    key,
+    meter,
+    note,
+    stream,
+    tempo,
+    tie,
+)
+from music21 import chord as m21chord
+
+from .errors import ScoreReadError
+from .score import (
+    TICKS_PER_QUARTER,
+    Fermata,
+    KeySignature,
+    Note,
+    Score,
+    Tempo,
+    TimeSignature,
+    Track,
+)
+
+DEFAULT_VELOCITY = 80
+_VOICE_ROLES = ("soprano", "alto", "tenor", "bass")
+_ROLE_NAMES = {
+    "soprano": ("soprano", "sopran", "canto", "cantus", "s"),
+    "alto": ("alto", "alt", "altus", "contralto", "a"),
+    "tenor": ("tenor", "tenore", "t"),
+    "bass": ("bass", "basso", "bassus", "b"),
+}
+
+
+def _ticks(quarters) -> int:
+    value = Fraction(quarters).limit_denominator(10_000) * TICKS_PER_QUARTER
+    return round(value)
+
+
+# ---- reading ----------------------------------------------------------------------------
+
+
+def read_musicxml(path: Path) -> Score:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = converter.parse(str(path), format="musicxml", forceSource=True)
+    except Exception as exc:  # music21 raises many kinds on damaged files
+        raise ScoreReadError(f"{path.name} is not a readable MusicXML file ({_short(exc)})") from exc
+    if isinstance(parsed, stream.Opus):
+        raise ScoreReadError(f"{path.name} holds several pieces; save the one to edit on its own")
+    if isinstance(parsed, stream.Part):
+        wrapper = stream.Score()
+        wrapper.insert(0, parsed)
+        parsed = wrapper
+    return score_from_music21(parsed)
+
+
+def score_from_music21(m21score: stream.Score) -> Score:
+    staves = list(m21score.parts)
+    if not staves:
+        raise ScoreReadError("the MusicXML file has no parts")
+    tracks: list[Track] = []
+    fermatas: list[Fermata] = []
+    staff_of_track: list[int] = []
+    for staff_index, staff in enumerate(staves):
+        for voice_notes, voice_fermatas, label in _read_staff(staff):
+            track = _track_for(staff, label, voice_notes)
+            fermatas += [Fermata(tick=t, track=len(tracks)) for t in voice_fermatas]
+            tracks.append(track)
+            staff_of_track.append(staff_index)
+    _assign_choral_roles(tracks, staff_of_track)
+    measures = list(staves[0].getElementsByClass(stream.Measure))
+    length = max((_staff_end(s) for s in staves), default=0)
+    length = max([length] + [n.end for t in tracks for n in t.notes])
+    score = Score(
+        title=_title(m21score),
+        length=length,
+        tracks=tracks,
+        time_signatures=_time_signatures(measures),
+        keys=_keys(staves[0], tracks),
+        tempos=_tempos(m21score),
+        fermatas=sorted(fermatas, key=lambda f: (f.tick, f.track)),
+    )
+    return score.normalized()
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:160]
+
+
+def _title(m21score: stream.Score) -> str:
+    meta = m21score.metadata
+    if meta is None:
+        return ""
+    return (meta.title or meta.movementName or "")[:500]
+
+
+def _staff_end(staff: stream.Stream) -> int:
+    measures = list(staff.getElementsByClass(stream.Measure))
+    if not measures:
+        return _ticks(staff.highestTime)
+    last = measures[-1]
+    return _ticks(last.offset + last.duration.quarterLength)
+
+
+def _read_staff(staff: stream.Stream) -> list[tuple[list[Note], list[int], str]]:
+    """The voices of one staff: notes (ties merged), fermata ticks, voice label.
+
+    Voices that run through the staff (SATB on two staves) become tracks of their own; a
+    second voice that appears only here and there (a divisi, a held note) stays in its staff's
+    track, where it belongs musically.
+    """
+    by_voice: dict[str, list[tuple[int, object]]] = defaultdict(list)
+    bars_with_notes: dict[str, int] = defaultdict(int)
+    for measure in staff.getElementsByClass(stream.Measure):
+        base = measure.offset
+        for element in measure.notesAndRests:
+            by_voice["1"].append((_ticks(base + element.offset), element))
+        bars_with_notes["1"] += bool(measure.notes)
+        for voice in measure.voices:
+            label = str(voice.id) if voice.id is not None else "1"
+            for element in voice.notesAndRests:
+                by_voice[label].append((_ticks(base + voice.offset + element.offset), element))
+            bars_with_notes[label] += bool(voice.notes)
+    if not staff.getElementsByClass(stream.Measure):
+        for element in staff.flatten().notesAndRests:
+            by_voice["1"].append((_ticks(element.offset), element))
+    labels = sorted(by_voice, key=_voice_order)
+    busiest = max(bars_with_notes.values(), default=0)
+    if any(bars_with_notes[label] * 2 < busiest for label in labels):
+        merged = [event for label in labels for event in by_voice[label]]
+        by_voice = {labels[0]: merged} if labels else {}
+    voices = []
+    for label in sorted(by_voice, key=_voice_order):
+        notes, fermata_ticks = _merge_ties(by_voice[label])
+        if notes or fermata_ticks:
+            voices.append((notes, fermata_ticks, label))
+    return voices
+
+
+def _voice_order(label: str) -> tuple[int, str]:
+    digits = re.sub(r"\D", "", label)
+    return (int(digits) if digits else 1_000_000, label)
+
+
+def _pitches(element) -> list[tuple[int, object]]:
+    """(MIDI pitch, note-like carrying the tie) for each sounding pitch of an element."""
+    if isinstance(element, m21chord.Chord):
+        return [(p.midi, n) for p, n in zip(element.pitches, element.notes, strict=False)]
+    if isinstance(element, note.Unpitched):
+        mapped = getattr(element.storedInstrument, "percMapPitch", None)
+        return [(mapped if mapped is not None else element.displayPitch().midi, element)]
+    if isinstance(element, note.Note):
+        return [(element.pitch.midi, element)]
+    return []
+
+
+def _velocity(element) -> int:
+    volume = getattr(element, "volume", None)
+    velocity = getattr(volume, "velocity", None) if volume is not None else None
+    return int(min(127, max(1, velocity))) if velocity else DEFAULT_VELOCITY
+
+
+def _merge_ties(events: list[tuple[int, object]]) -> tuple[list[Note], list[int]]:
+    notes: list[Note] = []
+    open_ties: dict[int, int] = {}  # pitch -> index in notes of a tie still open
+    fermata_ticks: list[int] = []
+    for tick, element in sorted(events, key=lambda e: e[0]):
+        length = _ticks(element.duration.quarterLength)
+        if length <= 0:  # grace notes have no place on the grid
+            continue
+        onset = tick
+        for pitch, carrier in _pitches(element):
+            tie_type = carrier.tie.type if carrier.tie is not None else None
+            previous = open_ties.pop(pitch, None)
+            continues = tie_type in ("stop", "continue")
+            if previous is not None and continues and notes[previous].end == tick:
+                merged = notes[previous]
+                notes[previous] = merged.model_copy(update={"duration": merged.duration + length})
+                index = previous
+                onset = min(onset, merged.start)
+            else:
+                notes.append(Note(start=tick, duration=length, pitch=pitch, velocity=_velocity(element)))
+                index = len(notes) - 1
+            if tie_type in ("start", "continue"):
+                open_ties[pitch] = index
+        if any(isinstance(e, expressions.Fermata) for e in element.expressions):
+            fermata_ticks.append(onset)
+    return notes, sorted(set(fermata_ticks))
+
+
+def _track_for(staff: stream.Stream, label: str, notes: list[Note]) -> Track:
+    inst = staff.getInstrument(returnDefault=False)
+    name = (staff.partName or (inst.partName if inst else None) or str(staff.id or "")).strip()
+    program = inst.midiProgram if inst is not None and inst.midiProgram is not None else 0
+    is_drum = isinstance(inst, instrument.UnpitchedPercussion) or (
+        inst is not None and inst.midiChannel == 9
+    )
+    return Track(
+        name=name[:200],
+        program=program,
+        is_drum=is_drum,
+        role=_role_from_name(name),
+        notes=notes,
+    )
+
+
+def _role_from_name(name: str) -> str | None:
+    word = re.sub(r"[^a-z]", "", name.lower().split()[0]) if name.strip() else ""
+    for role, names in _ROLE_NAMES.items():
+        if word in names:
+            return role
+    return None
+
+
+def _assign_choral_roles(tracks: list[Track], staff_of_track: list[int]) -> None:
+    """Four voices on two staves (two each) are SATB from the top, whatever the staff names."""
+    if len(tracks) == 4 and staff_of_track == [0, 0, 1, 1]:
+        for track, role in zip(tracks, _VOICE_ROLES, strict=True):
+            track.role = role
+    # Name the voices of a shared staff after their role, so users can refer to them.
+    names = [t.name for t in tracks]
+    for track in tracks:
+        if track.role in _VOICE_ROLES and names.count(track.name) > 1:
+            track.name = track.role.capitalize()
+
+
+def _time_signatures(measures: list[stream.Measure]) -> list[TimeSignature]:
+    events: list[TimeSignature] = []
+    current: meter.TimeSignature | None = None
+    for measure in measures:
+        if measure.timeSignature is not None:
+            current = measure.timeSignature
+        if current is None:
+            current = meter.TimeSignature("4/4")
+        start = _ticks(measure.offset)
+        actual = _ticks(measure.duration.quarterLength)
+        wanted = _event(start, current.numerator, current.denominator)
+        last = events[-1] if events else None
+        on_grid = last is not None and (start - last.tick) % last.bar_ticks == 0
+        same = last is not None and (last.numerator, last.denominator) == (
+            wanted.numerator,
+            wanted.denominator,
+        )
+        if last is None or not (on_grid and same):
+            events.append(wanted)
+        if actual > wanted.bar_ticks:  # an over-full bar: state its real length
+            if events[-1].tick == start:
+                events.pop()
+            events.append(_fitting_signature(start, actual))
+    return events or [TimeSignature(tick=0, numerator=4, denominator=4)]
+
+
+def _event(tick: int, numerator: int, denominator: int) -> TimeSignature:
+    if denominator not in (1, 2, 4, 8, 16, 32, 64):
+        raise ScoreReadError(f"time signature {numerator}/{denominator} is not supported")
+    return TimeSignature(tick=tick, numerator=numerator, denominator=denominator)
+
+
+def _fitting_signature(tick: int, length: int) -> TimeSignature:
+    for denominator in (4, 8, 16, 32, 64):
+        unit = TICKS_PER_QUARTER * 4 // denominator
+        if length % unit == 0 and length // unit <= 64:
+            return TimeSignature(tick=tick, numerator=length // unit, denominator=denominator)
+    raise ScoreReadError(f"a bar at tick {tick} has a length that no time signature can state")
+
+
+def _keys(first_staff: stream.Stream, tracks: list[Track]) -> list[KeySignature]:
+    found: dict[int, KeySignature] = {}
+    signatures = list(first_staff.recurse().getElementsByClass(key.KeySignature))
+    for index, signature in enumerate(signatures):
+        tick = _ticks(signature.getOffsetInHierarchy(first_staff))
+        mode = getattr(signature, "mode", None)
+        if mode not in ("major", "minor", "dorian", "phrygian", "lydian", "mixolydian"):
+            end = (
+                _ticks(signatures[index + 1].getOffsetInHierarchy(first_staff))
+                if index + 1 < len(signatures)
+                else None
+            )
+            mode = infer_mode(signature.sharps, tracks, tick, end)
+        found[tick] = KeySignature.from_sharps(tick, signature.sharps, mode)
+    if 0 not in found:
+        found[0] = KeySignature.from_sharps(0, 0, infer_mode(0, tracks, 0, None))
+    return [found[t] for t in sorted(found)]
+
+
+def infer_mode(sharps: int, tracks: list[Track], start: int, end: int | None) -> str:
+    """Major or its relative minor, for a signature that does not say which.
+
+    The lowest note of the section's last onset settles it when it is one of the two tonics
+    (the cadence names the key); otherwise music21's key analysis ranks the two.
+    """
+    major = KeySignature.from_sharps(0, sharps, "major")
+    minor = KeySignature.from_sharps(0, sharps, "minor")
+    stop = end if end is not None else 1 << 62
+    notes = [n for t in tracks if not t.is_drum for n in t.notes if start <= n.start < stop]
+    if not notes:
+        return "major"
+    last_onset = max(n.start for n in notes)
+    bass = min(n.pitch for n in notes if n.start == last_onset) % 12
+    if bass in (major.tonic, minor.tonic) and major.tonic != minor.tonic:
+        return "major" if bass == major.tonic else "minor"
+    section = stream.Stream()
+    for n in notes:
+        section.insert(n.start / TICKS_PER_QUARTER, _plain_note(n.pitch, n.duration))
+    analysed = section.analyze("key")
+    for candidate in [analysed, *getattr(analysed, "alternateInterpretations", [])]:
+        if candidate.sharps == sharps and candidate.mode in ("major", "minor"):
+            return candidate.mode
+    return "major"
+
+
+def _plain_note(pitch: int, ticks: int) -> note.Note:
+    n = note.Note(pitch)
+    n.duration = duration.Duration(Fraction(ticks, TICKS_PER_QUARTER))
+    return n
+
+
+def _tempos(m21score: stream.Score) -> list[Tempo]:
+    found: dict[int, Tempo] = {}
+    for mark in m21score.recurse().getElementsByClass(tempo.MetronomeMark):
+        bpm = mark.getQuarterBPM()
+        if bpm:
+            tick = _ticks(mark.getOffsetInHierarchy(m21score))
+            found.setdefault(tick, Tempo(tick=tick, bpm=round(float(bpm), 3)))
+    if 0 not in found:
+        found[0] = Tempo(tick=0, bpm=120.0)
+    return [found[t] for t in sorted(found)]
+
+
+# ---- writing ----------------------------------------------------------------------------
+
+
+def write_musicxml(score: Score, path: Path) -> None:
+    m21score = score_to_music21(score)
+    fmt = "mxl" if path.suffix.lower() == ".mxl" else "musicxml"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m21score.write(fmt, fp=str(path))
+
+
+def score_to_music21(score: Score) -> stream.Score:
+    from music21 import metadata
+
+    m21score = stream.Score()
+    m21score.metadata = metadata.Metadata(title=score.title or "")
+    bars = score.bars()
+    for index, track in enumerate(score.tracks):
+        fermata_ticks = {f.tick for f in score.fermatas if f.track in (None, index)}
+        m21score.insert(0, _track_part(score, index, track, bars, fermata_ticks))
+    return m21score
+
+
+def _track_part(score, index, track, bars, fermata_ticks) -> stream.Part:
+    part = stream.Part(id=f"P{index + 1}")
+    part.partName = track.name or f"Track {index + 1}"
+    part.insert(0, _instrument(track))
+    voices = _allocate_voices(track.notes)
+    previous_signature = None
+    for bar in bars:
+        measure = stream.Measure(number=bar.number)
+        signature = (bar.time_signature.numerator, bar.time_signature.denominator)
+        if signature != previous_signature:
+            measure.timeSignature = meter.TimeSignature(f"{signature[0]}/{signature[1]}")
+            previous_signature = signature
+        for k in score.keys:
+            if bar.start <= k.tick < bar.end:
+                measure.insert(_quarters(k.tick - bar.start), _music21_key(k))
+        if index == 0:
+            for t in score.tempos:
+                if bar.start <= t.tick < bar.end:
+                    mark = tempo.MetronomeMark(number=t.bpm)
+                    measure.insert(_quarters(t.tick - bar.start), mark)
+        if bar.is_partial:
+            missing = _quarters(bar.time_signature.bar_ticks - (bar.end - bar.start))
+            if bar.index == 0:
+                measure.paddingLeft = missing
+            else:
+                measure.paddingRight = missing
+        _fill_measure(measure, bar, voices, fermata_ticks)
+        part.append(measure)
+    return part
+
+
+def _instrument(track: Track):
+    if track.is_drum:
+        return instrument.UnpitchedPercussion()
+    try:
+        inst = instrument.instrumentFromMidiProgram(track.program)
+    except Exception:  # music21 knows no class for some programs
+        inst = instrument.Instrument()
+    inst.midiProgram = track.program
+    inst.partName = track.name
+    return inst
+
+
+def _music21_key(k: KeySignature) -> key.Key:
+    from music21 import pitch
+
+    tonic = pitch.Pitch(k.tonic)
+    return key.Key(tonic.name, "minor" if k.mode == "aeolian" else k.mode)
+
+
+def _quarters(ticks: int) -> Fraction:
+    return Fraction(ticks, TICKS_PER_QUARTER)
+
+
+def _allocate_voices(notes: list[Note]) -> list[list[list[Note]]]:
+    """Notes grouped into chords (same onset and length) and chords into non-overlapping voices."""
+    chords: dict[tuple[int, int], list[Note]] = defaultdict(list)
+    for n in notes:
+        chords[(n.start, n.duration)].append(n)
+    voices: list[list[list[Note]]] = []
+    ends: list[int] = []
+    for start, length in sorted(chords):
+        group = chords[(start, length)]
+        slot = next((i for i, end in enumerate(ends) if end <= start), None)
+        if slot is None:
+            voices.append([])
+            ends.append(0)
+            slot = len(voices) - 1
+        voices[slot].append(group)
+        ends[slot] = start + length
+    return voices or [[]]
+
+
+def _fill_measure(measure, bar, voices, fermata_ticks) -> None:
+    containers = []
+    for number, chords in enumerate(voices, start=1):
+        container = stream.Voice(id=str(number)) if len(voices) > 1 else measure
+        cursor = bar.start
+        for group in chords:
+            start, end = group[0].start, group[0].end
+            if end <= bar.start or start >= bar.end:
+                continue
+            piece_start, piece_end = max(start, bar.start), min(end, bar.end)
+            if piece_start > cursor:
+                container.insert(_quarters(cursor - bar.start), _rest(piece_start - cursor))
+            element = _element(group, piece_end - piece_start)
+            if start < bar.start or end > bar.end:
+                element.tie = tie.Tie(
+                    "continue" if start < bar.start and end > bar.end
+                    else "stop" if start < bar.start
+                    else "start"
+                )
+                if isinstance(element, m21chord.Chord):
+                    for n in element.notes:
+                        n.tie = tie.Tie(element.tie.type)
+            if start >= bar.start and start in fermata_ticks:
+                element.expressions.append(expressions.Fermata())
+            container.insert(_quarters(piece_start - bar.start), element)
+            cursor = piece_end
+        if cursor < bar.end and (number == 1 or cursor > bar.start):
+            container.insert(_quarters(cursor - bar.start), _rest(bar.end - cursor))
+        if container is not measure:
+            containers.append(container)
+    for voice in containers:
+        measure.insert(0, voice)
+
+
+def _rest(ticks: int) -> note.Rest:
+    rest = note.Rest()
+    rest.duration = duration.Duration(_quarters(ticks))
+    return rest
+
+
+def _element(group: list[Note], ticks: int):
+    length = duration.Duration(_quarters(ticks))
+    if len(group) == 1:
+        element = note.Note(group[0].pitch)
+    else:
+        element = m21chord.Chord([n.pitch for n in sorted(group, key=lambda n: n.pitch)])
+    element.duration = length
+    element.volume.velocity = group[0].velocity
+    return element

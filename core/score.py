@@ -1,0 +1,244 @@
+"""The score model every model and bridge speaks: tracks of notes on a 480-per-quarter tick grid.
+
+Bars are not stored; they are derived from the time-signature map. A time-signature event
+starts a new bar at its tick, and a bar is cut short by the next event, so a pickup bar is
+an event at 0 followed by another at the end of the pickup (which is also how a MIDI file
+states it, so the map survives MIDI unchanged).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+TICKS_PER_QUARTER = 480
+SCORE_FORMAT = "scorehost-score"
+SCORE_FORMAT_VERSION = 1
+
+Mode = Literal[
+    "major", "minor", "dorian", "phrygian", "lydian", "mixolydian", "aeolian", "locrian"
+]
+# Semitone steps of each mode, from its tonic.
+MODE_SCALES: dict[str, tuple[int, ...]] = {
+    "major": (0, 2, 4, 5, 7, 9, 11),
+    "minor": (0, 2, 3, 5, 7, 8, 10),
+    "dorian": (0, 2, 3, 5, 7, 9, 10),
+    "phrygian": (0, 1, 3, 5, 7, 8, 10),
+    "lydian": (0, 2, 4, 6, 7, 9, 11),
+    "mixolydian": (0, 2, 4, 5, 7, 9, 10),
+    "aeolian": (0, 2, 3, 5, 7, 8, 10),
+    "locrian": (0, 1, 3, 5, 6, 8, 10),
+}
+# How far each mode's tonic lies above the tonic of the major scale with the same signature.
+_MODE_OFFSET = {"major": 0, "dorian": 2, "phrygian": 4, "lydian": 5, "mixolydian": 7}
+_MODE_OFFSET |= {"minor": 9, "aeolian": 9, "locrian": 11}
+PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+ROLES = ("soprano", "alto", "tenor", "bass", "melody", "bassline", "chords", "drums")
+
+_strict = ConfigDict(extra="forbid", validate_assignment=False)
+
+
+class Note(BaseModel):
+    model_config = _strict
+    start: int = Field(ge=0, description="Onset in ticks (480 per quarter note).")
+    duration: int = Field(gt=0, description="Length in ticks.")
+    pitch: int = Field(ge=0, le=127, description="MIDI pitch number.")
+    velocity: int = Field(default=80, ge=1, le=127)
+
+    @property
+    def end(self) -> int:
+        return self.start + self.duration
+
+    def key(self) -> tuple[int, int, int, int]:
+        return (self.start, self.pitch, self.duration, self.velocity)
+
+
+class TimeSignature(BaseModel):
+    model_config = _strict
+    tick: int = Field(ge=0)
+    numerator: int = Field(ge=1, le=64)
+    denominator: Literal[1, 2, 4, 8, 16, 32, 64] = 4
+
+    @property
+    def bar_ticks(self) -> int:
+        return self.numerator * TICKS_PER_QUARTER * 4 // self.denominator
+
+
+class KeySignature(BaseModel):
+    """A key with its mode: D minor and F major are told apart, not only by accidentals."""
+
+    model_config = _strict
+    tick: int = Field(ge=0)
+    tonic: int = Field(ge=0, le=11, description="Pitch class of the tonic, C=0.")
+    mode: Mode = "major"
+
+    @property
+    def sharps(self) -> int:
+        """Number of sharps (negative: flats) of the key signature, in -7..7, preferring flats."""
+        major_tonic = (self.tonic - _MODE_OFFSET[self.mode]) % 12
+        fifths = (major_tonic * 7) % 12  # position on the circle of fifths
+        return fifths - 12 if fifths > 6 else fifths
+
+    @property
+    def pitch_classes(self) -> frozenset[int]:
+        return frozenset((self.tonic + step) % 12 for step in MODE_SCALES[self.mode])
+
+    @classmethod
+    def from_sharps(cls, tick: int, sharps: int, mode: str = "major") -> KeySignature:
+        major_tonic = (sharps * 7) % 12
+        return cls(tick=tick, tonic=(major_tonic + _MODE_OFFSET[mode]) % 12, mode=mode)
+
+    def name(self) -> str:
+        return f"{PITCH_NAMES[self.tonic]} {self.mode}"
+
+
+class Tempo(BaseModel):
+    model_config = _strict
+    tick: int = Field(ge=0)
+    bpm: float = Field(gt=0, le=1000, description="Quarter notes per minute.")
+
+
+class Fermata(BaseModel):
+    model_config = _strict
+    tick: int = Field(ge=0)
+    track: int | None = Field(default=None, ge=0, description="None: every track.")
+
+
+class Marker(BaseModel):
+    model_config = _strict
+    tick: int = Field(ge=0)
+    text: str = Field(max_length=200)
+
+
+class Track(BaseModel):
+    model_config = _strict
+    name: str = Field(default="", max_length=200)
+    program: int = Field(default=0, ge=0, le=127, description="General MIDI program, 0-based.")
+    is_drum: bool = False
+    role: str | None = Field(default=None, max_length=40)
+    notes: list[Note] = Field(default_factory=list)
+
+    def sorted_notes(self) -> list[Note]:
+        return sorted(self.notes, key=Note.key)
+
+
+@dataclass(frozen=True)
+class Bar:
+    index: int  # 0-based position in the piece
+    number: int  # number as printed: a pickup bar is 0, the first full bar 1
+    start: int
+    end: int
+    time_signature: TimeSignature
+
+    @property
+    def is_partial(self) -> bool:
+        return self.end - self.start < self.time_signature.bar_ticks
+
+
+class Score(BaseModel):
+    """Tracks of notes plus the maps a musician reads: meter, key, tempo, fermatas, markers."""
+
+    model_config = _strict
+    format: Literal["scorehost-score"] = SCORE_FORMAT
+    version: Literal[1] = SCORE_FORMAT_VERSION
+    title: str = Field(default="", max_length=500)
+    length: int = Field(ge=0, description="End of the piece in ticks.")
+    tracks: list[Track] = Field(default_factory=list)
+    time_signatures: list[TimeSignature] = Field(
+        default_factory=lambda: [TimeSignature(tick=0, numerator=4, denominator=4)]
+    )
+    keys: list[KeySignature] = Field(default_factory=lambda: [KeySignature(tick=0, tonic=0)])
+    tempos: list[Tempo] = Field(default_factory=lambda: [Tempo(tick=0, bpm=120.0)])
+    fermatas: list[Fermata] = Field(default_factory=list)
+    markers: list[Marker] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_maps(self) -> Score:
+        for name in ("time_signatures", "keys", "tempos"):
+            events = getattr(self, name)
+            if not events or events[0].tick != 0:
+                raise ValueError(f"{name} must start with an event at tick 0")
+            ticks = [e.tick for e in events]
+            if ticks != sorted(set(ticks)):
+                raise ValueError(f"{name} must be in increasing tick order, one event per tick")
+        for i, fermata in enumerate(self.fermatas):
+            if fermata.track is not None and fermata.track >= len(self.tracks):
+                raise ValueError(f"fermatas[{i}] names track {fermata.track}, which does not exist")
+        return self
+
+    # ---- derived structure -------------------------------------------------------------
+
+    def bars(self) -> list[Bar]:
+        """Every bar from tick 0 to the end of the piece (the last one may be partial)."""
+        bars: list[Bar] = []
+        signatures = self.time_signatures
+        end_of_piece = max(self.length, 1)
+        for i, ts in enumerate(signatures):
+            limit = signatures[i + 1].tick if i + 1 < len(signatures) else end_of_piece
+            tick = ts.tick
+            while tick < limit:
+                end = min(tick + ts.bar_ticks, limit)
+                bars.append(Bar(len(bars), 0, tick, end, ts))
+                tick = end
+        # A short first bar is a pickup, numbered 0 as in printed music.
+        first = 0 if bars and bars[0].is_partial and len(bars) > 1 else 1
+        return [Bar(b.index, b.index + first, b.start, b.end, b.time_signature) for b in bars]
+
+    def bar_at(self, tick: int) -> Bar:
+        bars = self.bars()
+        starts = [b.start for b in bars]
+        return bars[max(0, bisect_right(starts, tick) - 1)]
+
+    def key_at(self, tick: int) -> KeySignature:
+        return _event_at(self.keys, tick)
+
+    def time_signature_at(self, tick: int) -> TimeSignature:
+        return _event_at(self.time_signatures, tick)
+
+    def track_index(self, ref: str | int) -> int:
+        """Resolve a track by index, name or role (case-insensitive)."""
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdigit()):
+            index = int(ref)
+            if 0 <= index < len(self.tracks):
+                return index
+            raise KeyError(f"track {index} does not exist (the score has {len(self.tracks)})")
+        wanted = ref.strip().lower()
+        for attr in ("name", "role"):
+            hits = [i for i, t in enumerate(self.tracks) if (getattr(t, attr) or "").lower() == wanted]
+            if len(hits) == 1:
+                return hits[0]
+            if len(hits) > 1:
+                raise KeyError(f"several tracks are called {ref!r}; use a track number")
+        names = ", ".join(f"{i}={t.name or t.role or '?'}" for i, t in enumerate(self.tracks))
+        raise KeyError(f"no track called {ref!r} (tracks: {names or 'none'})")
+
+    def note_count(self) -> int:
+        return sum(len(t.notes) for t in self.tracks)
+
+    def iter_notes(self) -> Iterator[tuple[int, Note]]:
+        for index, track in enumerate(self.tracks):
+            for note in track.notes:
+                yield index, note
+
+    def normalized(self) -> Score:
+        """The same score with notes sorted, so equal music compares equal."""
+        tracks = [t.model_copy(update={"notes": t.sorted_notes()}) for t in self.tracks]
+        fermatas = sorted(self.fermatas, key=lambda f: (f.tick, -1 if f.track is None else f.track))
+        markers = sorted(self.markers, key=lambda m: (m.tick, m.text))
+        return self.model_copy(update={"tracks": tracks, "fermatas": fermatas, "markers": markers})
+
+
+def _event_at(events: Iterable, tick: int):
+    events = list(events)
+    index = bisect_right([e.tick for e in events], tick) - 1
+    return events[max(index, 0)]
+
+
+def note_tuples(track: Track, start: int = 0, end: int | None = None) -> list[tuple[int, ...]]:
+    """The notes of a track that start in [start, end), as sortable tuples for comparison."""
+    stop = end if end is not None else 1 << 62
+    return sorted(n.key() for n in track.notes if start <= n.start < stop)
