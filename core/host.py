@@ -1,0 +1,122 @@
+"""The pluggy host: built-in plugins, third-party plugins from the 'scorehost' entry-point group,
+and the models and bridges they register.
+
+SCOREHOST_PLUGINS limits which third-party plugins load: unset loads all of them, an empty
+value loads the built-ins only, and a comma-separated list loads those entry-point names.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from importlib.metadata import entry_points
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .errors import UnknownModel
+from .model import Model
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PLUGINS: tuple[str, ...] = ("scorehost.plugins.deepbach",)
+ENTRY_POINT_GROUP = "scorehost"
+ENV_VAR = "SCOREHOST_PLUGINS"
+
+
+class Host:
+    def __init__(self, builtins: tuple[str, ...] = DEFAULT_PLUGINS, env: dict[str, str] | None = None):
+        self.pm = pluggy.PluginManager("scorehost")
+        self.pm.add_hookspecs(hookspecs)
+        self.broken: dict[str, str] = {}  # plugin name -> why it failed to load
+        self._models: dict[str, Model] | None = None
+        self._bridges: dict[str, Any] | None = None
+        for module_name in builtins:
+            self._register_module(module_name, module_name)
+        self._load_entry_points(os.environ if env is None else env)
+
+    def _register_module(self, name: str, module_name: str) -> None:
+        try:
+            module = importlib.import_module(module_name)
+            self.pm.register(module, name=name)
+        except Exception as exc:  # a broken plugin must not take the host down
+            log.warning("plugin %s failed to load: %s", name, exc)
+            self.broken[name] = f"{type(exc).__name__}: {exc}"
+
+    def _load_entry_points(self, env) -> None:
+        allowed = env.get(ENV_VAR)
+        names = None if allowed is None else {n.strip() for n in allowed.split(",") if n.strip()}
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if names is not None and ep.name not in names:
+                continue
+            if self.pm.get_plugin(ep.name) is not None:
+                continue
+            try:
+                self.pm.register(ep.load(), name=ep.name)
+            except Exception as exc:
+                log.warning("plugin %s failed to load: %s", ep.name, exc)
+                self.broken[ep.name] = f"{type(exc).__name__}: {exc}"
+
+    # ---- plugins --------------------------------------------------------------------------
+
+    def plugins(self) -> list[dict[str, Any]]:
+        listed = []
+        for plugin in self.pm.get_plugins():
+            name = self.pm.get_name(plugin)
+            dist = next((d for p, d in self.pm.list_plugin_distinfo() if p is plugin), None)
+            hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
+            listed.append(
+                {
+                    "name": name,
+                    "version": dist.version if dist is not None else _builtin_version(),
+                    "hooks": hooks,
+                    "builtin": name in DEFAULT_PLUGINS,
+                }
+            )
+        listed += [{"name": n, "error": why, "hooks": []} for n, why in self.broken.items()]
+        return sorted(listed, key=lambda p: p["name"])
+
+    # ---- models ---------------------------------------------------------------------------
+
+    def models(self) -> dict[str, Model]:
+        if self._models is None:
+            found: dict[str, Model] = {}
+
+            def register(model: Model) -> None:
+                if not isinstance(model, Model) or not model.model_id:
+                    raise TypeError(f"register() takes a Model with a model_id, not {model!r}")
+                if model.model_id in found:
+                    log.warning("model %s registered twice; keeping the first", model.model_id)
+                    return
+                found[model.model_id] = model
+
+            self.pm.hook.register_models(register=register)
+            self._models = found
+        return self._models
+
+    def model(self, model_id: str) -> Model:
+        models = self.models()
+        if model_id not in models:
+            known = ", ".join(sorted(models)) or "none"
+            raise UnknownModel(f"unknown model {model_id!r} (available: {known})", "model")
+        return models[model_id]
+
+    # ---- bridges --------------------------------------------------------------------------
+
+    def bridges(self) -> dict[str, Any]:
+        if self._bridges is None:
+            found: dict[str, Any] = {}
+            self.pm.hook.register_bridges(register=lambda b: found.setdefault(b.name, b))
+            self._bridges = found
+        return self._bridges
+
+
+def _builtin_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("scorehost")
+    except PackageNotFoundError:
+        return "unknown"

@@ -1,0 +1,118 @@
+"""The base class every model plugin subclasses, and the job context it reports through."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+from .errors import UnsupportedConstraint
+from .requests import EditRequest, Options, Variation
+
+
+class JobContext(Protocol):
+    """What a model sees of the job it runs in."""
+
+    device: str
+
+    def progress(self, fraction: float) -> None:
+        """Report progress in 0..1; raises JobCancelled when the job was cancelled or timed out.
+        Sampling loops call it once per step, so cancellation takes effect quickly."""
+
+    def check(self) -> None:
+        """Raise JobCancelled if the job should stop, without reporting progress."""
+
+    def warn(self, message: str) -> None:
+        """Add a warning to the result (e.g. 'melody transposed down an octave')."""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a model can be asked: the engine refuses anything else with a clear error."""
+
+    constraints: frozenset[str] = frozenset()
+    multi_track_regions: bool = True  # regions on several tracks in one request
+    new_tracks: bool = False  # may write a track that is empty in the input
+    drums: bool = False  # may write drum tracks
+    max_tracks: int | None = None  # None: any number
+    roles: tuple[str, ...] = ()  # track roles it needs to recognise (e.g. SATB), if any
+    tags: tuple[str, ...] = field(default=())  # free words for listings: "harmonize", "infill"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "constraints": sorted(self.constraints),
+            "multi_track_regions": self.multi_track_regions,
+            "new_tracks": self.new_tracks,
+            "drums": self.drums,
+            "max_tracks": self.max_tracks,
+            "roles": list(self.roles),
+            "tags": list(self.tags),
+        }
+
+
+class Model:
+    """A model: cheap to construct; load() brings weights onto a device on first use.
+
+    Subclasses set model_id, description, capabilities and Options, and implement
+    inpaint(). Models that can serve several requests in one forward pass set max_batch
+    and override inpaint_batch().
+    """
+
+    model_id: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    Options: ClassVar[type[Options]] = Options
+    uses_accelerator: ClassVar[bool] = False  # True: runs on the engine's CUDA device when present
+    max_batch: ClassVar[int] = 1
+
+    def __init__(self) -> None:
+        self.device: str | None = None
+
+    # ---- loading --------------------------------------------------------------------------
+
+    def load(self, device: str) -> None:
+        """Load weights onto device. Called once, in the engine's worker, before first use."""
+        self.device = device
+
+    @property
+    def loaded(self) -> bool:
+        return self.device is not None
+
+    # ---- checking -------------------------------------------------------------------------
+
+    def check(self, request: EditRequest, options: Options) -> None:
+        """Refuse, with a RequestError, what this model cannot do; called before queueing."""
+        for i, constraint in enumerate(request.constraints):
+            if constraint.type not in self.capabilities.constraints:
+                honoured = ", ".join(sorted(self.capabilities.constraints)) or "none"
+                raise UnsupportedConstraint(
+                    f"model {self.model_id} does not honour {constraint.type} constraints "
+                    f"(it honours: {honoured})",
+                    f"constraints[{i}]",
+                )
+
+    # ---- running --------------------------------------------------------------------------
+
+    def inpaint(self, request: EditRequest, options: Options, job: JobContext) -> list[Variation]:
+        """Rewrite the regions of request.score; return options.variations variations.
+
+        Notes outside the regions are restored by the engine whatever the model returns,
+        but a model should leave them be, and should not write notes past a region's end.
+        """
+        raise NotImplementedError
+
+    def inpaint_batch(self, items: list[tuple[EditRequest, Options, JobContext]]) -> list[list[Variation]]:
+        """Serve several requests at once; the default serves them one after the other."""
+        return [self.inpaint(request, options, job) for request, options, job in items]
+
+    # ---- describing -----------------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "id": self.model_id,
+            "description": self.description,
+            "capabilities": self.capabilities.as_dict(),
+            "options_schema": self.Options.model_json_schema(),
+            "uses_accelerator": self.uses_accelerator,
+            "device": self.device,
+        }
+
