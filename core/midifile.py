@@ -48,9 +48,13 @@ def read_midi(path: Path) -> Score:
     except Exception as exc:  # mido raises OSError, EOFError, ValueError, KeyError...
         raise ScoreReadError(f"{path.name} is not a readable MIDI file ({_short(exc)})") from exc
     if midi.type == 2:
-        raise ScoreReadError(f"{path.name} is a type 2 MIDI file (independent patterns); save it as type 0 or 1")
+        raise ScoreReadError(
+            f"{path.name} is a type 2 MIDI file (independent patterns); save it as type 0 or 1"
+        )
     if midi.ticks_per_beat <= 0:
-        raise ScoreReadError(f"{path.name} uses SMPTE time, which scorehost does not read; save it with ticks per beat")
+        raise ScoreReadError(
+            f"{path.name} uses SMPTE time, which scorehost does not read; save it with ticks per beat"
+        )
     return score_from_midi(midi, title_fallback=path.stem)
 
 
@@ -108,7 +112,14 @@ def score_from_midi(midi: mido.MidiFile, title_fallback: str = "") -> Score:
         tracks += found
     keys = {t: k for t, k in reader.keys.items()}
     for tick, mode in reader.modes.items():
-        if tick in keys and mode in ("dorian", "phrygian", "lydian", "mixolydian", "locrian", "aeolian"):
+        if tick in keys and mode in (
+            "dorian",
+            "phrygian",
+            "lydian",
+            "mixolydian",
+            "locrian",
+            "aeolian",
+        ):
             keys[tick] = KeySignature.from_sharps(tick, keys[tick].sharps, mode)
     fermatas = [
         Fermata(tick=t, track=None if owner is None else first_track_of.get(owner))
@@ -213,7 +224,13 @@ def _conductor(score: Score) -> mido.MidiTrack:
     if score.title:
         events.append((0, 0, mido.MetaMessage("track_name", name=score.title)))
     for ts in score.time_signatures:
-        events.append((ts.tick, 1, mido.MetaMessage("time_signature", numerator=ts.numerator, denominator=ts.denominator)))
+        events.append(
+            (
+                ts.tick,
+                1,
+                mido.MetaMessage("time_signature", numerator=ts.numerator, denominator=ts.denominator),
+            )
+        )
     for k in score.keys:
         events.append((k.tick, 1, mido.MetaMessage("key_signature", key=_midi_key_name(k))))
         if k.mode not in ("major", "minor"):
@@ -251,7 +268,13 @@ def _track_events(score: Score, index: int, track: Track, channel: int) -> mido.
     for n in track.notes:
         # At equal ticks, releases go before onsets so repeated notes do not overlap.
         events.append((n.end, 2, mido.Message("note_off", channel=channel, note=n.pitch, velocity=0)))
-        events.append((n.start, 3, mido.Message("note_on", channel=channel, note=n.pitch, velocity=n.velocity)))
+        events.append(
+            (
+                n.start,
+                3,
+                mido.Message("note_on", channel=channel, note=n.pitch, velocity=n.velocity),
+            )
+        )
     return _as_track(events, score.length)
 
 

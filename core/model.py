@@ -115,4 +115,3 @@ class Model:
             "uses_accelerator": self.uses_accelerator,
             "device": self.device,
         }
-

@@ -13,6 +13,7 @@ from collections import defaultdict
 from fractions import Fraction
 from pathlib import Path
 
+from music21 import chord as m21chord
 from music21 import (
     converter,
     duration,
@@ -25,7 +26,6 @@ from music21 import (
     tempo,
     tie,
 )
-from music21 import chord as m21chord
 
 from .errors import ScoreReadError
 from .score import (
@@ -212,9 +212,7 @@ def _track_for(staff: stream.Stream, label: str, notes: list[Note]) -> Track:
     inst = staff.getInstrument(returnDefault=False)
     name = (staff.partName or (inst.partName if inst else None) or str(staff.id or "")).strip()
     program = inst.midiProgram if inst is not None and inst.midiProgram is not None else 0
-    is_drum = isinstance(inst, instrument.UnpitchedPercussion) or (
-        inst is not None and inst.midiChannel == 9
-    )
+    is_drum = isinstance(inst, instrument.UnpitchedPercussion) or (inst is not None and inst.midiChannel == 9)
     return Track(
         name=name[:200],
         program=program,
@@ -458,8 +456,10 @@ def _fill_measure(measure, bar, voices, fermata_ticks) -> None:
             element = _element(group, piece_end - piece_start)
             if start < bar.start or end > bar.end:
                 element.tie = tie.Tie(
-                    "continue" if start < bar.start and end > bar.end
-                    else "stop" if start < bar.start
+                    "continue"
+                    if start < bar.start and end > bar.end
+                    else "stop"
+                    if start < bar.start
                     else "start"
                 )
                 if isinstance(element, m21chord.Chord):

@@ -92,9 +92,13 @@ def constraint_violations(request: EditRequest, result: Score) -> list[str]:
                     and (pin.duration is None or n.duration == pin.duration)
                     for n in written[pin.track]
                 ):
-                    problems.append(f"pinned note {pin.pitch} at tick {pin.start} on track {pin.track} is missing")
+                    problems.append(
+                        f"pinned note {pin.pitch} at tick {pin.start} on track {pin.track} is missing"
+                    )
         elif isinstance(constraint, PitchRange):
-            outside = [n.pitch for n in written[constraint.track] if not constraint.low <= n.pitch <= constraint.high]
+            outside = [
+                n.pitch for n in written[constraint.track] if not constraint.low <= n.pitch <= constraint.high
+            ]
             if outside:
                 problems.append(
                     f"track {constraint.track} has notes outside {constraint.low}..{constraint.high}: {outside[:5]}"
@@ -111,10 +115,15 @@ def constraint_violations(request: EditRequest, result: Score) -> list[str]:
                 after = _rhythm(result, spans, index)
                 if before != after:
                     problems.append(f"track {index} does not keep the rhythm it had")
-        elif isinstance(constraint, Instrument) and result.tracks[constraint.track].program != constraint.program:
+        elif (
+            isinstance(constraint, Instrument)
+            and result.tracks[constraint.track].program != constraint.program
+        ):
             problems.append(f"track {constraint.track} is not set to program {constraint.program}")
     return problems
 
 
 def _rhythm(score: Score, spans, index: int) -> list[tuple[int, int]]:
-    return sorted({(n.start, n.duration) for n in score.tracks[index].notes if is_written(spans, index, n.start)})
+    return sorted(
+        {(n.start, n.duration) for n in score.tracks[index].notes if is_written(spans, index, n.start)}
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -146,6 +147,11 @@ class Options(BaseModel):
     seed: int | None = Field(default=None, ge=0, le=2**32 - 1, description="None: a random seed.")
     variations: int = Field(default=1, ge=1, le=MAX_VARIATIONS, description="Results to return.")
 
+    def seeds(self) -> list[int]:
+        """One seed per variation: seed, seed+1, ... so any variation can be reproduced alone."""
+        base = self.seed if self.seed is not None else random.SystemRandom().randrange(2**32)
+        return [(base + i) % 2**32 for i in range(self.variations)]
+
 
 # ---- request and result -----------------------------------------------------------------
 
@@ -218,5 +224,7 @@ def _check_constraint(constraint, score: Score, regions: list[Region], field: st
                     "lies outside every region; notes outside the regions are kept anyway",
                     f"{field}.notes[{j}]",
                 )
-    if isinstance(constraint, Theme) and (constraint.end <= constraint.start or constraint.end > score.length):
+    if isinstance(constraint, Theme) and (
+        constraint.end <= constraint.start or constraint.end > score.length
+    ):
         raise RequestError(f"the span {constraint.start}..{constraint.end} is not inside the score", field)

@@ -19,9 +19,7 @@ TICKS_PER_QUARTER = 480
 SCORE_FORMAT = "scorehost-score"
 SCORE_FORMAT_VERSION = 1
 
-Mode = Literal[
-    "major", "minor", "dorian", "phrygian", "lydian", "mixolydian", "aeolian", "locrian"
-]
+Mode = Literal["major", "minor", "dorian", "phrygian", "lydian", "mixolydian", "aeolian", "locrian"]
 # Semitone steps of each mode, from its tonic.
 MODE_SCALES: dict[str, tuple[int, ...]] = {
     "major": (0, 2, 4, 5, 7, 9, 11),

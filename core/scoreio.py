@@ -72,7 +72,9 @@ def write_score(score: Score, path: str | Path, overwrite: bool = False) -> Path
     except ScoreReadError as exc:
         raise ScoreWriteError(str(exc)) from exc
     if path.exists() and not overwrite:
-        raise ScoreWriteError(f"{path} already exists; choose another name (scorehost never writes over a file)")
+        raise ScoreWriteError(
+            f"{path} already exists; choose another name (scorehost never writes over a file)"
+        )
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise ScoreWriteError(f"{directory}: no such folder")

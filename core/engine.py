@@ -1,0 +1,407 @@
+"""The job engine: one worker per device, a bounded queue, cancellation, deadlines, batching.
+
+A request is checked when it is submitted (so a bad one is refused at once), then queued.
+The worker of the model's device runs it, batching queued jobs for the same model when the
+model can serve several at once. A plugin exception or a missed deadline ends that job with
+a clear error; a worker stuck in a model that ignores cancellation is abandoned and
+replaced, so the engine keeps serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from pydantic import ValidationError
+
+from .device import choose_device
+from .errors import (
+    JobCancelled,
+    JobTimeout,
+    QueueFull,
+    RequestError,
+    ScorehostError,
+    pydantic_message,
+)
+from .host import Host
+from .model import Model
+from .regions import constraint_violations, merge_result
+from .requests import EditRequest, EditResult, Options, Variation, check_request
+
+log = logging.getLogger(__name__)
+
+
+class Status(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    TIMEOUT = "timeout"
+
+
+FINISHED = {Status.DONE, Status.FAILED, Status.CANCELLED, Status.TIMEOUT}
+
+
+@dataclass
+class Job:
+    """One request's life. Its methods are safe to call from any thread."""
+
+    request: EditRequest
+    model: Model
+    options: Options
+    deadline: float
+    device: str
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    status: Status = Status.QUEUED
+    fraction: float = 0.0
+    result: EditResult | None = None
+    error: ScorehostError | None = None
+    warnings: list[str] = field(default_factory=list)
+    created: float = field(default_factory=time.time)
+    started: float | None = None
+    finished: float | None = None
+    _cancel: threading.Event = field(default_factory=threading.Event)
+    _done: threading.Event = field(default_factory=threading.Event)
+    _listeners: list[Callable[[Job], None]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # ---- the model's side (JobContext) ------------------------------------------------------
+
+    def progress(self, fraction: float) -> None:
+        self.check()
+        self.fraction = min(1.0, max(self.fraction, float(fraction)))
+        self._notify()
+
+    def check(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise JobTimeout(self._timeout_message())
+        if self._cancel.is_set():
+            raise JobCancelled(f"job {self.id} was cancelled")
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+    # ---- the client's side ----------------------------------------------------------------
+
+    def cancel(self) -> bool:
+        """Ask the job to stop; True if it had not finished yet."""
+        self._cancel.set()
+        if self.status == Status.QUEUED:
+            self.finish(Status.CANCELLED, error=JobCancelled(f"job {self.id} was cancelled"))
+        return self.status not in FINISHED or self.status == Status.CANCELLED
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, timeout: float | None = None) -> EditResult:
+        """Block until finished; return the result or raise the job's error."""
+        if not self._done.wait(timeout):
+            raise JobTimeout(f"job {self.id} is still {self.status}")
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
+    def on_change(self, listener: Callable[[Job], None]) -> None:
+        """Call listener(job) on progress and when the job finishes (from the worker's thread)."""
+        self._listeners.append(listener)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "model": self.model.model_id,
+            "status": str(self.status),
+            "progress": round(self.fraction, 4),
+            "error": None if self.error is None else {"code": self.error.code, "message": str(self.error)},
+            "created": self.created,
+            "started": self.started,
+            "finished": self.finished,
+        }
+
+    # ---- the engine's side ----------------------------------------------------------------
+
+    def finish(
+        self, status: Status, result: EditResult | None = None, error: ScorehostError | None = None
+    ) -> bool:
+        """Set the final state once; later calls (a stuck worker returning late) are ignored."""
+        with self._lock:
+            if self._done.is_set():
+                return False
+            self.status, self.result, self.error = status, result, error
+            self.finished = time.time()
+            if status == Status.DONE:
+                self.fraction = 1.0
+            self._done.set()
+        self._notify()
+        return True
+
+    def _timeout_message(self) -> str:
+        limit = self.request.timeout
+        return f"job {self.id} ran past its time limit" + (f" of {limit:g} s" if limit else "")
+
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(self)
+            except Exception:  # a failing listener (a closed socket) must not hurt the job
+                log.exception("job listener failed")
+
+
+class _Worker:
+    """A thread that serves the queue of one device."""
+
+    def __init__(self, engine: Engine, device: str):
+        self.engine, self.device = engine, device
+        self.current: list[Job] = []
+        self.abandoned = False
+        self.thread = threading.Thread(target=self._run, name=f"scorehost-{device}", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.abandoned:
+            batch = self.engine._take(self.device)
+            if batch is None:
+                return
+            self.current = batch
+            self.engine._run_batch(batch)
+            self.current = []
+
+
+class Engine:
+    def __init__(
+        self,
+        host: Host,
+        device: str | None = None,
+        queue_size: int = 64,
+        default_timeout: float = 120.0,
+        grace: float = 2.0,
+        max_notes: int = 50_000,
+    ):
+        self.host = host
+        self.device = choose_device(device)
+        self.queue_size = queue_size
+        self.default_timeout = default_timeout
+        self.grace = grace  # seconds a model gets to notice cancellation before it is abandoned
+        self.max_notes = max_notes
+        self.jobs: dict[str, Job] = {}
+        self._queues: dict[str, deque[Job]] = {}
+        self._cond = threading.Condition()
+        self._workers: dict[str, _Worker] = {}
+        self._closed = False
+        self._loaded: set[tuple[str, str]] = set()
+        self._load_lock = threading.Lock()
+        self._supervisor = threading.Thread(target=self._supervise, name="scorehost-supervisor", daemon=True)
+        self._supervisor.start()
+
+    # ---- submitting -----------------------------------------------------------------------
+
+    def prepare(self, request: EditRequest) -> tuple[Model, Options]:
+        """Check a request fully, without queueing it: raises RequestError naming the problem."""
+        model = self.host.model(request.model)
+        check_request(request, self.max_notes)
+        try:
+            options = model.Options.model_validate(request.options)
+        except ValidationError as exc:
+            raise RequestError(pydantic_message(exc), "options") from exc
+        model.check(request, options)
+        return model, options
+
+    def submit(self, request: EditRequest) -> Job:
+        model, options = self.prepare(request)
+        timeout = request.timeout or self.default_timeout
+        device = self.device if model.uses_accelerator else "cpu"
+        job = Job(
+            request=request,
+            model=model,
+            options=options,
+            deadline=time.monotonic() + timeout,
+            device=device,
+        )
+        with self._cond:
+            if self._closed:
+                raise QueueFull("the server is shutting down")
+            waiting = sum(len(q) for q in self._queues.values())
+            if waiting >= self.queue_size:
+                raise QueueFull(f"the queue is full ({waiting} jobs waiting); try again shortly")
+            self.jobs[job.id] = job
+            self._queues.setdefault(device, deque()).append(job)
+            self._ensure_worker(device)
+            self._cond.notify_all()
+        return job
+
+    def run(self, request: EditRequest, timeout: float | None = None) -> EditResult:
+        """Submit and wait: the synchronous path for the CLI and simple clients."""
+        job = self.submit(request)
+        return job.wait(timeout)
+
+    def get(self, job_id: str) -> Job | None:
+        return self.jobs.get(job_id)
+
+    def cancel(self, job_id: str) -> bool:
+        job = self.jobs.get(job_id)
+        return job.cancel() if job else False
+
+    def forget(self, job_id: str) -> None:
+        """Drop a finished job from memory (bridges call this once a client fetched it)."""
+        job = self.jobs.get(job_id)
+        if job is not None and job.done:
+            del self.jobs[job_id]
+
+    def shutdown(self, cancel: bool = True, timeout: float = 10.0) -> None:
+        """Stop taking jobs; cancel (or finish) what is queued and running, then stop workers."""
+        with self._cond:
+            self._closed = True
+            pending = [j for q in self._queues.values() for j in q]
+            self._cond.notify_all()
+        for job in pending:
+            job.cancel()
+        if cancel:
+            for worker in list(self._workers.values()):
+                for job in worker.current:
+                    job.cancel()
+        end = time.monotonic() + timeout
+        for worker in list(self._workers.values()):
+            worker.thread.join(max(0.0, end - time.monotonic()))
+
+    # ---- the workers' side ----------------------------------------------------------------
+
+    def _ensure_worker(self, device: str) -> None:
+        worker = self._workers.get(device)
+        if worker is None or not worker.thread.is_alive() or worker.abandoned:
+            self._workers[device] = _Worker(self, device)
+
+    def _take(self, device: str) -> list[Job] | None:
+        """Next batch for a device: the oldest live job plus queued ones for the same model."""
+        with self._cond:
+            while True:
+                queue = self._queues.setdefault(device, deque())
+                while queue and queue[0].done:  # cancelled while waiting
+                    queue.popleft()
+                if queue:
+                    break
+                if self._closed:
+                    return None
+                self._cond.wait(0.5)
+            first = queue.popleft()
+            batch = [first]
+            if first.model.max_batch > 1:
+                for job in list(queue):
+                    if len(batch) >= first.model.max_batch:
+                        break
+                    if job.model is first.model and not job.done:
+                        queue.remove(job)
+                        batch.append(job)
+            for job in batch:
+                job.status, job.started = Status.RUNNING, time.time()
+            return batch
+
+    def _run_batch(self, batch: list[Job]) -> None:
+        live = []
+        for job in batch:
+            try:
+                job.check()
+                live.append(job)
+            except ScorehostError as exc:
+                job.finish(_status_of(exc), error=exc)
+        if not live:
+            return
+        model = live[0].model
+        try:
+            self._load(model, live[0].device)
+            outputs = model.inpaint_batch([(j.request, j.options, j) for j in live])
+        except ScorehostError as exc:
+            for job in live:
+                job.finish(_status_of(exc), error=exc)
+            return
+        except Exception as exc:
+            log.exception("model %s failed", model.model_id)
+            error = ScorehostError(f"model {model.model_id} failed: {type(exc).__name__}: {exc}")
+            error.code = "model_error"
+            for job in live:
+                job.finish(Status.FAILED, error=error)
+            return
+        for job, variations in zip(live, outputs, strict=True):
+            self._complete(job, variations)
+
+    def _load(self, model: Model, device: str) -> None:
+        with self._load_lock:
+            if (model.model_id, device) not in self._loaded:
+                model.load(device)
+                self._loaded.add((model.model_id, device))
+
+    def _complete(self, job: Job, variations: list[Variation]) -> None:
+        try:
+            job.check()
+            merged = []
+            for variation in variations:
+                score = merge_result(job.request.score, variation.score, job.request.regions)
+                problems = constraint_violations(job.request, score)
+                if problems:
+                    raise ScorehostError(f"model {job.model.model_id} broke a constraint: {problems[0]}")
+                merged.append(variation.model_copy(update={"score": score}))
+            if not merged:
+                raise ScorehostError(f"model {job.model.model_id} returned no result")
+        except ScorehostError as exc:
+            job.finish(_status_of(exc), error=exc)
+            return
+        now = time.time()
+        started = job.started or now
+        timings = {
+            "queued": started - job.created,
+            "run": now - started,
+            "total": now - job.created,
+        }
+        result = EditResult(
+            model=job.model.model_id, variations=merged, warnings=job.warnings, timings=timings
+        )
+        job.finish(Status.DONE, result=result)
+
+    def _supervise(self) -> None:
+        """Time out jobs past their deadline; replace a worker stuck in a model that ignores it."""
+        while True:
+            time.sleep(0.05)
+            now = time.monotonic()
+            with self._cond:
+                if self._closed and not any(w.thread.is_alive() for w in self._workers.values()):
+                    return
+                for queue in self._queues.values():
+                    for job in list(queue):
+                        if not job.done and now > job.deadline:
+                            job.finish(Status.TIMEOUT, error=JobTimeout(job._timeout_message()))
+                for device, worker in list(self._workers.items()):
+                    overdue = [j for j in worker.current if now > j.deadline + self.grace]
+                    if overdue and not worker.abandoned:
+                        for job in worker.current:
+                            job._cancel.set()
+                            job.finish(Status.TIMEOUT, error=JobTimeout(job._timeout_message()))
+                        log.warning(
+                            "worker for %s stuck in %s; starting a new one",
+                            device,
+                            overdue[0].model.model_id,
+                        )
+                        worker.abandoned = True
+                        if any(self._queues.get(device)):
+                            self._ensure_worker(device)
+                        else:
+                            del self._workers[device]
+
+
+def _status_of(error: ScorehostError) -> Status:
+    if isinstance(error, JobCancelled):
+        return Status.CANCELLED
+    if isinstance(error, JobTimeout):
+        return Status.TIMEOUT
+    return Status.FAILED
