@@ -43,6 +43,12 @@ _PITCH_CLASS = {
 
 
 def read_midi(path: Path) -> Score:
+    with path.open("rb") as handle:
+        header = handle.read(4)
+    if header != b"MThd":
+        raise ScoreReadError(
+            f"{path.name} is not a MIDI file (it does not start with the MIDI header 'MThd')"
+        )
     try:
         midi = mido.MidiFile(str(path), clip=True)
     except Exception as exc:  # mido raises OSError, EOFError, ValueError, KeyError...

@@ -1,0 +1,251 @@
+"""The scorehost command line: plugins, models, edit, and the train/eval groups plugins extend."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .cliparse import add_named_tracks, parse_constraint, parse_option, parse_region
+from .errors import RequestError, ScorehostError
+from .host import Host
+from .requests import EditRequest, EditResult
+from .scoreio import SUFFIXES, read_score, write_score
+
+_host: Host | None = None
+
+
+def get_host() -> Host:
+    global _host
+    if _host is None:
+        _host = Host()
+    return _host
+
+
+@click.group()
+@click.version_option(package_name="scorehost")
+@click.option("--debug", is_flag=True, envvar="SCOREHOST_DEBUG", help="Show tracebacks for internal errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """scorehost: serve symbolic-music models to score editors and DAWs.
+
+    Every model answers one operation: rewrite these regions of a score, keep
+    everything else, obey these constraints.
+    """
+    ctx.obj = {"debug": debug}
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def plugins(as_json: bool) -> None:
+    """List the loaded plugins with their versions and hooks."""
+    listed = get_host().plugins()
+    if as_json:
+        click.echo(json.dumps(listed, indent=2))
+        return
+    for plugin in listed:
+        if "error" in plugin:
+            click.echo(f"{plugin['name']}  FAILED TO LOAD: {plugin['error']}")
+        else:
+            click.echo(f"{plugin['name']} {plugin['version']}  hooks: {', '.join(plugin['hooks'])}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, with each model's options schema.")
+def models(as_json: bool) -> None:
+    """List the registered models, what they honour, and their options."""
+    infos = [m.info() for m in get_host().models().values()]
+    if as_json:
+        click.echo(json.dumps(infos, indent=2))
+        return
+    if not infos:
+        click.echo("no models registered (see: scorehost plugins)")
+    for info in infos:
+        options = ", ".join(info["options_schema"].get("properties", {}))
+        click.echo(f"{info['id']}: {info['description']}")
+        click.echo(f"  constraints: {', '.join(info['capabilities']['constraints']) or 'none'}")
+        click.echo(f"  options: {options}")
+        click.echo(
+            f"  runs on: {'accelerator when present, else CPU' if info['uses_accelerator'] else 'CPU'}"
+        )
+
+
+@cli.command()
+@click.argument("input_path", metavar="IN", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"Result file; its extension picks the format ({', '.join(SUFFIXES)}).",
+)
+@click.option("-m", "--model", "model_id", required=True, help="Model id (see: scorehost models).")
+@click.option(
+    "-r",
+    "--region",
+    "regions",
+    multiple=True,
+    required=True,
+    help="TRACKS[:SPAN], e.g. alto,tenor,bass  or  alto:3  or  bass:2-4  or  1:t960-1920. Tracks by name, role or number; bars as printed (a pickup is bar 0). A named SATB role that the score lacks is added as an empty track.",
+)
+@click.option(
+    "-c",
+    "--constraint",
+    "constraints",
+    multiple=True,
+    help="JSON object, or short form: range:TRACK:LOW-HIGH, key:D-minor, pitch-classes:0,2,4, keep-rhythm[:TRACKS], pin:TRACK:TICK:PITCH, density:TRACK:N, polyphony:TRACK:N, instrument:TRACK:PROGRAM, theme:BARS[:TRACK].",
+)
+@click.option(
+    "-O", "--option", "options", multiple=True, help="Model option KEY=VALUE (see: scorehost models --json)."
+)
+@click.option(
+    "-n",
+    "--variations",
+    type=click.IntRange(1, 16),
+    default=None,
+    help="Number of variations; several are written as OUT-1, OUT-2, ...",
+)
+@click.option(
+    "--seed", type=click.IntRange(0, 2**32 - 1), default=None, help="Seed for reproducible results."
+)
+@click.option("--device", default=None, help="auto (default), cpu, cuda or cuda:N.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 3600),
+    default=300.0,
+    show_default=True,
+    help="Seconds before the job is stopped.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists (never the input file).")
+def edit(
+    input_path: Path,
+    output: Path,
+    model_id: str,
+    regions,
+    constraints,
+    options,
+    variations,
+    seed,
+    device,
+    timeout,
+    overwrite,
+) -> None:
+    """Rewrite regions of the score IN with a model and write the result to OUT."""
+    from .engine import Engine
+
+    check_output(input_path, output, overwrite)
+    score = read_score(input_path)
+    score = add_named_tracks(score, [spec.partition(":")[0] for spec in regions])
+    request = EditRequest(
+        model=model_id,
+        score=score,
+        regions=[r for spec in regions for r in parse_region(score, spec)],
+        constraints=[parse_constraint(score, spec) for spec in constraints],
+        options=_options(options, variations, seed),
+        timeout=timeout,
+    )
+    engine = Engine(get_host(), device=device)
+    try:
+        job = engine.submit(request)
+        _show_progress(job)
+        result = job.wait()
+    finally:
+        engine.shutdown()
+    for path in _write_variations(result, output, overwrite):
+        click.echo(f"wrote {path}")
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+def check_output(input_path: Path, output: Path, overwrite: bool) -> None:
+    """Refuse an output that is the input (by any name) or, without --overwrite, exists."""
+    if output.exists() and input_path.exists() and output.resolve() == input_path.resolve():
+        raise RequestError("the output is the input file; scorehost never writes over its input", "--output")
+    if output.suffix.lower() not in SUFFIXES:
+        raise RequestError(
+            f"unknown file type {output.suffix or '(none)'}; use one of {', '.join(SUFFIXES)}", "--output"
+        )
+    if output.exists() and not overwrite:
+        raise RequestError(f"{output} exists; pick another name or pass --overwrite", "--output")
+
+
+def _options(pairs, variations: int | None, seed: int | None) -> dict[str, Any]:
+    options = dict(parse_option(p) for p in pairs)
+    if variations is not None:
+        options["variations"] = variations
+    if seed is not None:
+        options["seed"] = seed
+    return options
+
+
+def _show_progress(job) -> None:
+    from tqdm import tqdm
+
+    with tqdm(
+        total=100, desc=job.model.model_id, unit="%", disable=None, file=sys.stderr, leave=False
+    ) as bar:
+        while not job.done:
+            bar.update(int(job.fraction * 100) - bar.n)
+            time.sleep(0.1)
+
+
+def _write_variations(result: EditResult, output: Path, overwrite: bool) -> list[Path]:
+    if len(result.variations) == 1:
+        targets = [output]
+    else:
+        targets = [
+            output.with_name(f"{output.stem}-{i}{output.suffix}")
+            for i in range(1, len(result.variations) + 1)
+        ]
+    written = []
+    for target, variation in zip(targets, result.variations, strict=True):
+        written.append(write_score(variation.score, target, overwrite=overwrite))
+    return written
+
+
+@cli.group()
+def train() -> None:
+    """Train a model's weights (each model plugin adds its own command)."""
+
+
+@cli.group(name="eval")
+def evaluate() -> None:
+    """Evaluate a model on held-out data (each model plugin adds its own command)."""
+
+
+def main() -> None:
+    debug = os.environ.get("SCOREHOST_DEBUG") == "1" or "--debug" in sys.argv[1:3]
+    try:
+        get_host().pm.hook.register_commands(cli=cli)
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except ScorehostError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        if debug:
+            raise
+        click.echo(
+            f"error: internal error: {type(exc).__name__}: {exc} (run with --debug for details)", err=True
+        )
+        sys.exit(1)

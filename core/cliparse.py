@@ -1,0 +1,220 @@
+"""The short text forms of regions, constraints and options, as typed on a command line or in OSC.
+
+Every parser resolves tracks against the score and raises RequestError naming what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from .errors import RequestError, pydantic_message
+from .requests import (
+    Constraint,
+    Instrument,
+    KeepRhythm,
+    NoteDensity,
+    PinnedNote,
+    PinnedNotes,
+    PitchClasses,
+    PitchRange,
+    Polyphony,
+    Region,
+    Theme,
+)
+from .score import PITCH_NAMES, ROLES, Score, Track
+
+_CONSTRAINT = TypeAdapter(Constraint)
+
+
+def track_refs(score: Score, text: str, field: str) -> list[int]:
+    try:
+        return [score.track_index(part) for part in text.split(",") if part.strip()]
+    except KeyError as exc:
+        raise RequestError(str(exc.args[0]), field) from None
+
+
+def add_named_tracks(score: Score, track_lists: list[str]) -> Score:
+    """Add an empty track for each named SATB/role track the score lacks (harmonizing a melody).
+
+    When that leaves exactly one track without a role beside alto, tenor and bass, that track
+    is the soprano.
+    """
+    tracks = list(score.tracks)
+    for text in track_lists:
+        for name in (p.strip() for p in text.split(",")):
+            if not name or name.isdigit():
+                continue
+            try:
+                score.track_index(name)
+            except KeyError:
+                if name.lower() not in ROLES:
+                    continue
+                tracks.append(
+                    Track(
+                        name=name.capitalize(), role=name.lower(), program=tracks[0].program if tracks else 0
+                    )
+                )
+                score = score.model_copy(update={"tracks": tracks})
+    roles = {t.role for t in tracks}
+    unroled = [i for i, t in enumerate(tracks) if t.role is None]
+    if {"alto", "tenor", "bass"} <= roles and "soprano" not in roles and len(unroled) == 1:
+        tracks[unroled[0]] = tracks[unroled[0]].model_copy(update={"role": "soprano"})
+    return score.model_copy(update={"tracks": tracks})
+
+
+def parse_span(score: Score, text: str, field: str) -> tuple[int, int]:
+    """'3' (bar 3), '2-4' (bars 2 to 4), 't960-1920' (ticks), or '' / 'all' (the whole piece)."""
+    text = text.strip().lower()
+    if text in ("", "all"):
+        return 0, score.length
+    ticks = re.fullmatch(r"t(\d+)-(\d+)", text)
+    if ticks:
+        return int(ticks.group(1)), int(ticks.group(2))
+    bars = re.fullmatch(r"(\d+)(?:-(\d+))?", text)
+    if not bars:
+        raise RequestError(
+            f"cannot read the span {text!r}; write a bar (3), bars (2-4) or ticks (t960-1920)", field
+        )
+    first, last = int(bars.group(1)), int(bars.group(2) or bars.group(1))
+    numbered = {b.number: b for b in score.bars()}
+    for number in (first, last):
+        if number not in numbered:
+            low, high = min(numbered, default=0), max(numbered, default=0)
+            raise RequestError(f"bar {number} is not in the score (bars {low}..{high})", field)
+    if last < first:
+        raise RequestError(f"bar {last} comes before bar {first}", field)
+    return numbered[first].start, numbered[last].end
+
+
+def parse_region(score: Score, spec: str) -> list[Region]:
+    """'alto,tenor:3-4' -> one Region per track."""
+    field = f"region {spec!r}"
+    tracks_text, _, span_text = spec.partition(":")
+    start, end = parse_span(score, span_text, field)
+    if end <= start:
+        raise RequestError("the span is empty", field)
+    return [Region(track=t, start=start, end=end) for t in track_refs(score, tracks_text, field)]
+
+
+def parse_pitch(text: str, field: str) -> int:
+    text = text.strip()
+    if text.isdigit():
+        value = int(text)
+    else:
+        from music21 import pitch
+
+        try:
+            value = pitch.Pitch(text).midi
+        except Exception:
+            raise RequestError(f"{text!r} is not a pitch (write 60 or C4)", field) from None
+    if not 0 <= value <= 127:
+        raise RequestError(f"pitch {value} is outside 0..127", field)
+    return value
+
+
+def parse_key(text: str, field: str) -> tuple[int, str]:
+    match = re.fullmatch(
+        r"([A-Ga-g])([#b]?)[- ]?(major|minor|dorian|phrygian|lydian|mixolydian|aeolian|locrian)?",
+        text.strip(),
+    )
+    if not match:
+        raise RequestError(f"cannot read the key {text!r}; write e.g. D-minor or Bb-major", field)
+    letter, accidental, mode = match.groups()
+    tonic = PITCH_NAMES.index(letter.upper()) + {"#": 1, "b": -1, "": 0}[accidental]
+    return tonic % 12, mode or "major"
+
+
+def parse_constraint(score: Score, spec: str) -> Constraint:
+    field = f"constraint {spec!r}"
+    if spec.strip().startswith("{"):
+        try:
+            return _CONSTRAINT.validate_python(json.loads(spec))
+        except json.JSONDecodeError as exc:
+            raise RequestError(f"invalid JSON ({exc.msg})", field) from None
+        except ValidationError as exc:
+            raise RequestError(pydantic_message(exc), field) from None
+    kind, _, rest = spec.partition(":")
+    args = rest.split(":") if rest else []
+    try:
+        return _SHORT_FORMS[kind.strip().lower()](score, args, field)
+    except KeyError:
+        known = ", ".join(sorted(_SHORT_FORMS))
+        raise RequestError(f"unknown constraint {kind!r} (known: {known}, or a JSON object)", field) from None
+    except (IndexError, ValueError):
+        raise RequestError("missing or malformed parts; see scorehost edit --help", field) from None
+    except ValidationError as exc:
+        raise RequestError(pydantic_message(exc), field) from None
+
+
+def _range(score: Score, args: list[str], field: str) -> PitchRange:
+    low, high = args[1].split("-")
+    return PitchRange(
+        track=track_refs(score, args[0], field)[0], low=parse_pitch(low, field), high=parse_pitch(high, field)
+    )
+
+
+def _key(score: Score, args: list[str], field: str) -> PitchClasses:
+    tonic, mode = parse_key(args[0], field)
+    tracks = track_refs(score, args[1], field) if len(args) > 1 else None
+    return PitchClasses.from_key(tonic, mode, tracks)
+
+
+def _pitch_classes(score: Score, args: list[str], field: str) -> PitchClasses:
+    tracks = track_refs(score, args[1], field) if len(args) > 1 else None
+    return PitchClasses(pitch_classes=[int(p) for p in args[0].split(",")], tracks=tracks)
+
+
+def _keep_rhythm(score: Score, args: list[str], field: str) -> KeepRhythm:
+    return KeepRhythm(tracks=track_refs(score, args[0], field) if args else None)
+
+
+def _pin(score: Score, args: list[str], field: str) -> PinnedNotes:
+    track = track_refs(score, args[0], field)[0]
+    note = PinnedNote(track=track, start=int(args[1].lstrip("t")), pitch=parse_pitch(args[2], field))
+    return PinnedNotes(notes=[note])
+
+
+def _density(score: Score, args: list[str], field: str) -> NoteDensity:
+    return NoteDensity(track=track_refs(score, args[0], field)[0], notes_per_bar=float(args[1]))
+
+
+def _polyphony(score: Score, args: list[str], field: str) -> Polyphony:
+    return Polyphony(track=track_refs(score, args[0], field)[0], max_notes=int(args[1]))
+
+
+def _instrument(score: Score, args: list[str], field: str) -> Instrument:
+    return Instrument(track=track_refs(score, args[0], field)[0], program=int(args[1]))
+
+
+def _theme(score: Score, args: list[str], field: str) -> Theme:
+    start, end = parse_span(score, args[0], field)
+    track = track_refs(score, args[1], field)[0] if len(args) > 1 else None
+    return Theme(start=start, end=end, track=track)
+
+
+_SHORT_FORMS = {
+    "range": _range,
+    "key": _key,
+    "pitch-classes": _pitch_classes,
+    "keep-rhythm": _keep_rhythm,
+    "pin": _pin,
+    "density": _density,
+    "polyphony": _polyphony,
+    "instrument": _instrument,
+    "theme": _theme,
+}
+
+
+def parse_option(pair: str) -> tuple[str, Any]:
+    """KEY=VALUE; the value is read as JSON when it can be (numbers, true/false), else as text."""
+    key, sep, value = pair.partition("=")
+    if not sep or not key.strip():
+        raise RequestError(f"write options as KEY=VALUE, not {pair!r}", "--option")
+    try:
+        return key.strip(), json.loads(value)
+    except json.JSONDecodeError:
+        return key.strip(), value

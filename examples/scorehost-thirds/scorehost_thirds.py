@@ -1,0 +1,120 @@
+"""An example third-party scorehost plugin: a rule-based voice that doubles another track a
+diatonic third below (or any number of scale steps), within the key in force at each note.
+
+It shows the whole plugin contract in one file: a Model subclass with its Options, the
+constraints it honours, and the register_models hook, found through the 'scorehost'
+entry-point group declared in pyproject.toml.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from scorehost.core import hookimpl
+from scorehost.core.errors import RequestError
+from scorehost.core.model import Capabilities, Model
+from scorehost.core.requests import EditRequest, Options, PitchClasses, PitchRange, Variation
+from scorehost.core.score import Note, Score
+
+
+class ThirdsOptions(Options):
+    source: int | str | None = Field(
+        default=None,
+        description="Track to follow (number, name or role); None: the track above the region's.",
+    )
+    steps: int = Field(
+        default=2,
+        ge=1,
+        le=14,
+        description="Scale steps below the source: 2 is a third, 5 a sixth, 7 an octave.",
+    )
+
+
+class ThirdsBelow(Model):
+    model_id = "thirds-below"
+    description = (
+        "Rule-based: writes the notes of another track a diatonic third (or N scale steps) below, in the key."
+    )
+    capabilities = Capabilities(
+        constraints=frozenset({"pitch_range", "pitch_classes"}), new_tracks=True, tags=("double",)
+    )
+    Options = ThirdsOptions
+
+    def check(self, request: EditRequest, options: ThirdsOptions) -> None:
+        super().check(request, options)
+        for region in request.regions:
+            source = _source_track(request.score, region.track, options.source)
+            if source == region.track:
+                raise RequestError(
+                    f"track {region.track} cannot follow itself; set the source option", "options.source"
+                )
+            if request.score.tracks[region.track].is_drum or request.score.tracks[source].is_drum:
+                raise RequestError("drum tracks have no key to move in", "regions")
+
+    def inpaint(self, request: EditRequest, options: ThirdsOptions, job) -> list[Variation]:
+        score = request.score
+        tracks = [t.model_copy(update={"notes": list(t.notes)}) for t in score.tracks]
+        for number, region in enumerate(request.regions):
+            job.progress(number / len(request.regions))
+            source = score.tracks[_source_track(score, region.track, options.source)]
+            low, high, allowed = _limits(request, region.track)
+            kept = [n for n in tracks[region.track].notes if not region.start <= n.start < region.end]
+            written = []
+            for note in source.notes:
+                if region.start <= note.start < region.end:
+                    scale = allowed or score.key_at(note.start).pitch_classes
+                    pitch = _fit(_steps_below(note.pitch, options.steps, scale), low, high)
+                    end = min(note.end, region.end)
+                    written.append(
+                        Note(start=note.start, duration=end - note.start, pitch=pitch, velocity=note.velocity)
+                    )
+            tracks[region.track].notes = sorted(kept + written, key=Note.key)
+        result = score.model_copy(update={"tracks": tracks})
+        # A deterministic rule: every variation is the same, with probability one.
+        return [Variation(score=result, log_prob=0.0, seed=seed) for seed in options.seeds()]
+
+
+def _source_track(score: Score, target: int, ref: int | str | None) -> int:
+    if ref is None:
+        return max(0, target - 1)
+    try:
+        return score.track_index(ref)
+    except KeyError as exc:
+        raise RequestError(str(exc.args[0]), "options.source") from None
+
+
+def _limits(request: EditRequest, track: int) -> tuple[int, int, frozenset[int] | None]:
+    low, high, allowed = 0, 127, None
+    for constraint in request.constraints:
+        if isinstance(constraint, PitchRange) and constraint.track == track:
+            low, high = constraint.low, constraint.high
+        if isinstance(constraint, PitchClasses) and (constraint.tracks is None or track in constraint.tracks):
+            allowed = frozenset(constraint.pitch_classes)
+    if allowed is not None and not any(p % 12 in allowed for p in range(low, high + 1)):
+        raise RequestError(f"no pitch in {low}..{high} is among the allowed pitch classes", "constraints")
+    return low, high, allowed
+
+
+def _steps_below(pitch: int, steps: int, scale: frozenset[int]) -> int:
+    """Walk down the scale: the Nth scale tone below pitch (chromatic notes count from below)."""
+    candidate = pitch
+    for _ in range(steps):
+        candidate -= 1
+        while candidate % 12 not in scale:
+            candidate -= 1
+    return candidate
+
+
+def _fit(pitch: int, low: int, high: int) -> int:
+    """Move by octaves into [low, high]; if the range is under an octave, the nearest scale-keeping pitch."""
+    while pitch < low:
+        pitch += 12
+    while pitch > high:
+        pitch -= 12
+    if pitch < low:  # the range is narrower than an octave and misses this pitch class
+        raise RequestError(f"pitch class of {pitch} does not fit in {low}..{high}", "constraints")
+    return pitch
+
+
+@hookimpl
+def register_models(register):
+    register(ThirdsBelow())

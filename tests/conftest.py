@@ -1,0 +1,125 @@
+"""Shared fixtures: real corpus pieces, and a host with test-only models that exercise the engine."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from music21 import corpus
+from scorehost.core import hookimpl
+from scorehost.core.host import Host
+from scorehost.core.model import Capabilities, Model
+from scorehost.core.requests import Options, Variation
+from scorehost.core.scoreio import read_score
+
+CHORALE = "bach/bwv66.6"  # 4/4, pickup bar, F# minor, fermatas
+CHORALE_3_4 = "bach/bwv269"  # 3/4, pickup bar, G major, irregular bars
+QUARTET = "haydn/opus74no1/movement3"  # four instruments, key change, an irregular bar
+
+
+def corpus_path(name: str) -> Path:
+    return Path(corpus.getWork(name))
+
+
+@pytest.fixture(scope="session")
+def chorale():
+    return read_score(corpus_path(CHORALE))
+
+
+class Echo(Model):
+    """Returns its input: the regions come back as they were."""
+
+    model_id = "echo"
+    description = "test: returns the input unchanged"
+    capabilities = Capabilities(constraints=frozenset({"pitch_range", "pinned_notes"}))
+
+    def inpaint(self, request, options, job):
+        job.progress(0.5)
+        return [Variation(score=request.score, log_prob=0.0, seed=s) for s in options.seeds()]
+
+
+class SlowOptions(Options):
+    seconds: float = 0.2
+
+
+class Slow(Model):
+    """Sleeps in small steps, reporting progress, so it can be cancelled."""
+
+    model_id = "slow"
+    description = "test: sleeps cooperatively"
+    Options = SlowOptions
+
+    def inpaint(self, request, options, job):
+        steps = 20
+        for i in range(steps):
+            job.progress(i / steps)
+            time.sleep(options.seconds / steps)
+        return [Variation(score=request.score, log_prob=0.0, seed=s) for s in options.seeds()]
+
+
+class Fails(Model):
+    model_id = "fails"
+    description = "test: raises"
+
+    def inpaint(self, request, options, job):
+        raise ZeroDivisionError("the plugin divided by zero")
+
+
+class Hangs(Model):
+    """Ignores cancellation entirely: the engine must abandon it at its deadline."""
+
+    model_id = "hangs"
+    description = "test: blocks without checking for cancellation"
+    release = threading.Event()
+
+    def inpaint(self, request, options, job):
+        self.release.wait(30)
+        return [Variation(score=request.score, log_prob=0.0, seed=0)]
+
+
+class Batched(Model):
+    """Records the size of each batch it is given."""
+
+    model_id = "batched"
+    description = "test: serves requests in batches"
+    max_batch = 8
+
+    def __init__(self):
+        super().__init__()
+        self.batch_sizes: list[int] = []
+
+    def inpaint_batch(self, items):
+        self.batch_sizes.append(len(items))
+        time.sleep(0.02)
+        return [[Variation(score=r.score, log_prob=0.0, seed=0)] for r, _o, _j in items]
+
+
+class Vandal(Model):
+    """Writes notes everywhere, inside and outside its regions, to test the merge."""
+
+    model_id = "vandal"
+    description = "test: changes notes outside its regions"
+
+    def inpaint(self, request, options, job):
+        tracks = [
+            t.model_copy(update={"notes": [n.model_copy(update={"pitch": 60}) for n in t.notes]})
+            for t in request.score.tracks
+        ]
+        return [Variation(score=request.score.model_copy(update={"tracks": tracks}), log_prob=-1.0, seed=0)]
+
+
+class TestPlugin:
+    @hookimpl
+    def register_models(self, register):
+        for model in (Echo(), Slow(), Fails(), Hangs(), Batched(), Vandal()):
+            register(model)
+
+
+@pytest.fixture
+def host():
+    """A host with no built-ins and no entry points, plus the test models."""
+    h = Host(builtins=(), env={"SCOREHOST_PLUGINS": ""})
+    h.pm.register(TestPlugin(), name="test-models")
+    return h
