@@ -210,8 +210,8 @@ class Engine:
 
     def prepare(self, request: EditRequest) -> tuple[Model, Options]:
         """Check a request fully, without queueing it: raises RequestError naming the problem."""
-        model = self.host.model(request.model)
         check_request(request, self.max_notes)
+        model = self.host.model(request.model)
         try:
             options = model.Options.model_validate(request.options)
         except ValidationError as exc:

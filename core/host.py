@@ -74,8 +74,12 @@ class Host:
                     "hooks": hooks,
                     "builtin": name in DEFAULT_PLUGINS,
                 }
+                | ({"error": self.broken[name]} if name in self.broken else {})
             )
-        listed += [{"name": n, "error": why, "hooks": []} for n, why in self.broken.items()]
+        registered = {p["name"] for p in listed}
+        listed += [
+            {"name": n, "error": why, "hooks": []} for n, why in self.broken.items() if n not in registered
+        ]
         return sorted(listed, key=lambda p: p["name"])
 
     # ---- models ---------------------------------------------------------------------------
@@ -92,7 +96,7 @@ class Host:
                     return
                 found[model.model_id] = model
 
-            self.pm.hook.register_models(register=register)
+            self._call_each("register_models", register=register)
             self._models = found
         return self._models
 
@@ -108,9 +112,19 @@ class Host:
     def bridges(self) -> dict[str, Any]:
         if self._bridges is None:
             found: dict[str, Any] = {}
-            self.pm.hook.register_bridges(register=lambda b: found.setdefault(b.name, b))
+            self._call_each("register_bridges", register=lambda b: found.setdefault(b.name, b))
             self._bridges = found
         return self._bridges
+
+    def _call_each(self, hook_name: str, **kwargs) -> None:
+        """Call a hook plugin by plugin, in registration order, so built-ins claim ids first;
+        a plugin that raises is reported as broken and the others still register."""
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            try:
+                impl.function(**kwargs)
+            except Exception as exc:
+                log.warning("plugin %s failed in %s: %s", impl.plugin_name, hook_name, exc)
+                self.broken[impl.plugin_name] = f"{hook_name}: {type(exc).__name__}: {exc}"
 
 
 def _builtin_version() -> str:
