@@ -141,8 +141,6 @@ def edit(
     overwrite,
 ) -> None:
     """Rewrite regions of the score IN with a model and write the result to OUT."""
-    from .engine import Engine
-
     check_output(input_path, output, overwrite)
     score = read_score(input_path)
     score = add_named_tracks(score, [spec.partition(":")[0] for spec in regions])
@@ -154,17 +152,63 @@ def edit(
         options=_options(options, variations, seed),
         timeout=timeout,
     )
-    engine = Engine(get_host(), device=device)
-    try:
-        job = engine.submit(request)
-        _show_progress(job)
-        result = job.wait()
-    finally:
-        engine.shutdown()
+    result = _run(request, device)
     for path in _write_variations(result, output, overwrite):
         click.echo(f"wrote {path}")
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
+
+
+@cli.command()
+@click.option("-m", "--model", "model_id", default="deepbach", show_default=True, help="Model to run.")
+@click.option("--piece", default="bach/bwv66.6", show_default=True, help="A piece of music21's corpus.")
+@click.option("--device", default=None, help="auto (default), cpu, cuda or cuda:N.")
+def demo(model_id: str, piece: str, device: str | None) -> None:
+    """The main job on defaults: harmonize the soprano of a Bach chorale from music21's corpus.
+
+    Writes scorehost-demo.musicxml (or -2, -3, ... if taken) in the current folder.
+    """
+    from music21 import corpus
+
+    try:
+        score = read_score(Path(corpus.getWork(piece)))
+    except Exception as exc:
+        raise RequestError(f"no corpus piece {piece!r} ({exc})", "--piece") from None
+    voices = [t.role for t in score.tracks]
+    request = EditRequest(
+        model=model_id,
+        score=score,
+        regions=[
+            r for role in ("alto", "tenor", "bass") if role in voices for r in parse_region(score, role)
+        ],
+        options={"seed": 1},
+    )
+    started = time.perf_counter()
+    result = _run(request, device)
+    output = next(
+        p
+        for i in range(1, 1000)
+        if not (p := Path(f"scorehost-demo{'' if i == 1 else f'-{i}'}.musicxml")).exists()
+    )
+    write_score(result.variations[0].score, output)
+    variation = result.variations[0]
+    click.echo(
+        f"{model_id} harmonized the soprano of {piece} ({len(score.bars())} bars) in {time.perf_counter() - started:.1f} s"
+    )
+    log_prob = "n/a" if variation.log_prob is None else f"{variation.log_prob:.1f}"
+    click.echo(f"log-probability {log_prob}, seed {variation.seed}; wrote {output}")
+
+
+def _run(request: EditRequest, device: str | None) -> EditResult:
+    from .engine import Engine
+
+    engine = Engine(get_host(), device=device)
+    try:
+        job = engine.submit(request)
+        _show_progress(job)
+        return job.wait()
+    finally:
+        engine.shutdown()
 
 
 def check_output(input_path: Path, output: Path, overwrite: bool) -> None:

@@ -95,8 +95,11 @@ def _limits(request: EditRequest, track: int) -> tuple[int, int, frozenset[int] 
 
 
 def _steps_below(pitch: int, steps: int, scale: frozenset[int]) -> int:
-    """Walk down the scale: the Nth scale tone below pitch (chromatic notes count from below)."""
+    """Walk down the scale: the Nth scale tone below pitch (a chromatic note counts as the
+    scale tone just below it, so a third below C# in C major is A)."""
     candidate = pitch
+    while candidate % 12 not in scale:
+        candidate -= 1
     for _ in range(steps):
         candidate -= 1
         while candidate % 12 not in scale:
