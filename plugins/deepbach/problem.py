@@ -1,0 +1,228 @@
+"""An edit request as a grid problem: which cells to sample and which tokens each may take.
+
+Writable cells are the region cells of the four voices, less those still sounding a
+context note that began before the region. Constraints become per-cell token masks, so
+the sampler can only ever write what they allow: voice ranges (or a pitch_range
+constraint, which replaces the voice's range), pitch_classes, keep_rhythm (the region's
+own onsets and lengths, pitches only) and pinned notes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scorehost.core.errors import RequestError
+from scorehost.core.regions import merge_result, spans_by_track
+from scorehost.core.requests import EditRequest, KeepRhythm, PinnedNotes, PitchClasses, PitchRange
+from scorehost.core.score import Note, Score
+
+from .encoding import (
+    FIRST_PITCH,
+    HOLD,
+    MASK,
+    REST,
+    STEP,
+    VOICES,
+    Vocab,
+    check_voice,
+    decode_voice,
+    encode_grid,
+    encode_meta,
+    voice_tracks,
+)  # fmt: skip
+
+
+@dataclass
+class Problem:
+    score: Score
+    tracks: list[int]  # track index of each voice, S A T B
+    grid: np.ndarray  # (4, T) tokens; writable cells hold MASK
+    meta: np.ndarray  # (META, T)
+    writable: np.ndarray  # (4, T) bool
+    allowed: np.ndarray  # (4, T, V) bool; meaningful on writable cells
+    keep_rhythm: dict[int, list[Note]] = field(default_factory=dict)  # voice -> its region notes
+
+
+def build_problem(request: EditRequest, vocab: Vocab) -> Problem:
+    score = request.score
+    tracks = voice_tracks(score)
+    spans = spans_by_track(request.regions)
+    for track in spans:
+        if track not in tracks:
+            what = "a drum track" if score.tracks[track].is_drum else "not one of the four voices"
+            raise RequestError(
+                f"track {track} ({score.tracks[track].name or '?'}) is {what}; deepbach writes S, A, T, B"
+            )
+    for index, name in zip(tracks, VOICES, strict=True):
+        check_voice(score.tracks[index], name)
+    grid = encode_grid(score, vocab, tracks)
+    writable = _writable(grid, tracks, spans)
+    for track, track_spans in spans.items():
+        voice = tracks.index(track)
+        for start, end in track_spans:
+            if not writable[voice, start // STEP : -(-end // STEP)].any():
+                raise RequestError(
+                    f"the region {start}..{end} of the {VOICES[voice]} covers no sixteenth-note step to write"
+                )
+    _clear_cut_holds(grid, writable)
+    grid[writable] = MASK
+    problem = Problem(
+        score, tracks, grid, encode_meta(score, tracks), writable, _base_allowed(vocab, writable)
+    )
+    _apply_constraints(problem, request, vocab)
+    _check_satisfiable(problem)
+    return problem
+
+
+def _writable(grid: np.ndarray, tracks: list[int], spans: dict) -> np.ndarray:
+    writable = np.zeros(grid.shape, dtype=bool)
+    for voice, track in enumerate(tracks):
+        for start, end in spans.get(track, []):
+            writable[voice, -(-start // STEP) : -(-end // STEP)] = True
+        for step in range(grid.shape[1]):  # a context note sounding into the region stays
+            held = grid[voice, step] == HOLD and step > 0
+            if writable[voice, step] and held and not writable[voice, step - 1]:
+                writable[voice, step] = False
+    return writable
+
+
+def _clear_cut_holds(grid: np.ndarray, writable: np.ndarray) -> None:
+    """Context cells that held a rewritten note fall silent (the engine cuts it at the region end)."""
+    for voice in range(4):
+        for step in range(1, grid.shape[1]):
+            if not writable[voice, step] and grid[voice, step] == HOLD:
+                before = writable[voice, step - 1] or grid[voice, step - 1] == REST
+                if before:
+                    grid[voice, step] = REST
+
+
+def _base_allowed(vocab: Vocab, writable: np.ndarray) -> np.ndarray:
+    allowed = np.zeros((*writable.shape, vocab.size), dtype=bool)
+    allowed[:, :, REST] = True
+    allowed[:, :, HOLD] = True
+    for voice, (low, high) in enumerate(vocab.ranges):
+        allowed[voice, :, vocab.token(low) : vocab.token(high) + 1] = True
+    starts = writable & ~np.concatenate([np.zeros((4, 1), dtype=bool), writable[:, :-1]], axis=1)
+    allowed[starts, HOLD] = False  # a written note cannot continue a context note
+    return allowed
+
+
+def _voice(problem: Problem, track: int, field_name: str) -> int:
+    if track not in problem.tracks:
+        raise RequestError(f"track {track} is not one of the four voices", field_name)
+    return problem.tracks.index(track)
+
+
+def _written_voices(problem: Problem, tracks: list[int] | None, field_name: str) -> list[int]:
+    if tracks is None:
+        return [v for v in range(4) if problem.writable[v].any()]
+    return [_voice(problem, t, field_name) for t in tracks]
+
+
+def _apply_constraints(problem: Problem, request: EditRequest, vocab: Vocab) -> None:
+    pitches = np.arange(vocab.size) - FIRST_PITCH + vocab.low  # pitch of each token (junk below FIRST_PITCH)
+    is_pitch = np.arange(vocab.size) >= FIRST_PITCH
+    for i, constraint in enumerate(request.constraints):
+        name = f"constraints[{i}]"
+        if isinstance(constraint, PitchRange):  # replaces the voice's range
+            voice = _voice(problem, constraint.track, name)
+            inside = is_pitch & (pitches >= constraint.low) & (pitches <= constraint.high)
+            if not inside.any():
+                raise RequestError(
+                    f"the range {constraint.low}..{constraint.high} has no pitch deepbach knows ({vocab.low}..{vocab.high})",
+                    name,
+                )
+            problem.allowed[voice][:, is_pitch] = inside[is_pitch]
+    for i, constraint in enumerate(request.constraints):
+        name = f"constraints[{i}]"
+        if isinstance(constraint, PitchClasses):
+            bad = is_pitch & ~np.isin(pitches % 12, constraint.pitch_classes)
+            for voice in _written_voices(problem, constraint.tracks, name):
+                problem.allowed[voice][:, bad] = False
+    for i, constraint in enumerate(request.constraints):
+        if isinstance(constraint, KeepRhythm):
+            for voice in _written_voices(problem, constraint.tracks, f"constraints[{i}]"):
+                _keep_rhythm(problem, voice, f"constraints[{i}]")
+    for i, constraint in enumerate(request.constraints):
+        if isinstance(constraint, PinnedNotes):
+            for j, pin in enumerate(constraint.notes):
+                _pin(problem, vocab, pin, f"constraints[{i}].notes[{j}]")
+
+
+def _keep_rhythm(problem: Problem, voice: int, name: str) -> None:
+    track = problem.score.tracks[problem.tracks[voice]]
+    notes = [n for n in track.sorted_notes() if problem.writable[voice, n.start // STEP]]
+    if any(n.start % STEP or n.duration % STEP for n in notes):
+        raise RequestError("keep_rhythm needs the region's notes on the sixteenth-note grid", name)
+    problem.keep_rhythm[voice] = notes
+    row = problem.allowed[voice]
+    fixed = np.full(row.shape[0], REST)
+    for note in notes:
+        fixed[note.start // STEP : note.end // STEP] = HOLD
+    for step in np.flatnonzero(problem.writable[voice]):
+        keep = row[step].copy()
+        row[step] = False
+        if any(n.start // STEP == step for n in notes):
+            row[step, FIRST_PITCH:] = keep[FIRST_PITCH:]
+        else:
+            row[step, fixed[step]] = True
+
+
+def _pin(problem: Problem, vocab: Vocab, pin, name: str) -> None:
+    voice = _voice(problem, pin.track, name)
+    if pin.start % STEP or (pin.duration or 0) % STEP:
+        raise RequestError(
+            "a pinned note must start and last on the sixteenth-note grid (multiples of 120 ticks)", name
+        )
+    if not vocab.low <= pin.pitch <= vocab.high:
+        raise RequestError(
+            f"pitch {pin.pitch} is outside what deepbach can write ({vocab.low}..{vocab.high})", name
+        )
+    step = pin.start // STEP
+    if voice in problem.keep_rhythm and not any(n.start == pin.start for n in problem.keep_rhythm[voice]):
+        raise RequestError("the pinned note does not start on an onset that keep_rhythm keeps", name)
+    problem.allowed[voice, step] = False
+    problem.allowed[voice, step, vocab.token(pin.pitch)] = True
+    if pin.duration:
+        last = step + pin.duration // STEP
+        if not problem.writable[voice, step:last].all():
+            raise RequestError("the pinned note runs past the end of its region", name)
+        for hold in range(step + 1, last):
+            problem.allowed[voice, hold] = False
+            problem.allowed[voice, hold, HOLD] = True
+        if last < problem.grid.shape[1] and problem.writable[voice, last]:
+            problem.allowed[voice, last, HOLD] = False
+
+
+def _check_satisfiable(problem: Problem) -> None:
+    empty = problem.writable & ~problem.allowed.any(axis=-1)
+    if empty.any():
+        voice, step = (int(x) for x in np.argwhere(empty)[0])
+        raise RequestError(
+            f"the constraints leave no note or rest for the {VOICES[voice]} at tick {step * STEP}"
+        )
+
+
+# ---- grid -> score ---------------------------------------------------------------------------
+
+
+def to_score(problem: Problem, grid: np.ndarray, vocab: Vocab, request: EditRequest) -> Score:
+    """The request's score with the written cells of grid turned into notes."""
+    tracks = [t.model_copy() for t in problem.score.tracks]
+    for voice, track in enumerate(problem.tracks):
+        if not problem.writable[voice].any():
+            continue
+        notes = [n for n in tracks[track].notes if not problem.writable[voice, n.start // STEP]]
+        if voice in problem.keep_rhythm:
+            written = [
+                n.model_copy(update={"pitch": vocab.pitch(grid[voice, n.start // STEP])})
+                for n in problem.keep_rhythm[voice]
+            ]
+        else:
+            written = [
+                n for n in decode_voice(grid[voice], vocab) if problem.writable[voice, n.start // STEP]
+            ]
+        tracks[track] = tracks[track].model_copy(update={"notes": notes + written})
+    generated = problem.score.model_copy(update={"tracks": tracks})
+    return merge_result(problem.score, generated, request.regions)

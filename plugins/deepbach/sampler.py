@@ -1,0 +1,136 @@
+"""Annealed blocked pseudo-Gibbs sampling over the writable cells of a Problem.
+
+Each iteration hides a random block of writable cells (all of them at first, then a
+shrinking fraction, as in Coconet), asks the network for every hidden cell given all the
+others, and samples each from its distribution at the current temperature, restricted to
+the tokens its constraints allow. Long scores are cut into windows the network was trained
+on, tiled with a random offset each iteration; every window of every variation goes
+through the network in one batch. Each variation draws from its own seeded generator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .encoding import HOLD, MASK, META_PAD, PAD, REST
+from .network import CellTransformer
+from .problem import Problem
+
+
+@dataclass(frozen=True)
+class Schedule:
+    iterations: int = 48
+    temperature_start: float = 1.0
+    temperature_end: float = 0.5
+    mask_max: float = 1.0
+    mask_min: float = 0.05
+    mask_decay: float = 0.75  # the mask fraction reaches mask_min after this share of iterations
+
+    def mask_fraction(self, n: int) -> float:
+        span = max(1.0, self.mask_decay * self.iterations)
+        return max(self.mask_min, self.mask_max - n * (self.mask_max - self.mask_min) / span)
+
+    def temperature(self, n: int) -> float:
+        if self.iterations <= 1:
+            return self.temperature_end
+        ratio = self.temperature_end / self.temperature_start
+        return self.temperature_start * ratio ** (n / (self.iterations - 1))
+
+
+@torch.no_grad()
+def gibbs(
+    net: CellTransformer,
+    problem: Problem,
+    seeds: list[int],
+    schedule: Schedule,
+    progress: Callable[[float], None] = lambda _: None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sample len(seeds) grids; return them (B, 4, T) and each one's log-probability of its written cells."""
+    device = next(net.parameters()).device
+    gens = [torch.Generator().manual_seed(seed) for seed in seeds]
+    states = [torch.from_numpy(problem.grid.copy()) for _ in seeds]
+    logps = [torch.zeros(problem.grid.shape) for _ in seeds]
+    writable = torch.from_numpy(problem.writable)
+    allowed = torch.from_numpy(problem.allowed)
+    meta = torch.from_numpy(problem.meta)
+    columns = np.flatnonzero(problem.writable.any(axis=0))
+    first, last = int(columns[0]), int(columns[-1]) + 1
+    width = net.config.window
+    for n in range(schedule.iterations):
+        progress(n / schedule.iterations)
+        fraction, temperature = schedule.mask_fraction(n), schedule.temperature(n)
+        masks = [_choose(writable, fraction, g) for g in gens]
+        tiles = [
+            (b, s)
+            for b, g in enumerate(gens)
+            for s in _tiles(first, last, width, g)
+            if masks[b][:, s : s + width].any()
+        ]
+        tokens = torch.stack(
+            [_window(torch.where(masks[b], MASK, states[b]), s, width, PAD) for b, s in tiles]
+        )
+        metas = torch.stack([_meta_window(meta, s, width) for _, s in tiles])
+        logits = net(tokens.to(device), metas.to(device)).float().cpu()
+        for (b, s), tile_logits in zip(tiles, logits, strict=True):
+            _sample_tile(states[b], logps[b], masks[b], allowed, tile_logits, s, temperature, gens[b])
+        for state in states:
+            _repair(state, writable)
+    progress(1.0)
+    grids = np.stack([s.numpy() for s in states])
+    log_probs = np.array([float(lp[writable].sum()) for lp in logps])
+    return grids, log_probs
+
+
+def _choose(writable: torch.Tensor, fraction: float, gen: torch.Generator) -> torch.Tensor:
+    mask = writable & (torch.rand(writable.shape, generator=gen) < fraction)
+    if not mask.any():  # always resample at least one cell
+        cells = torch.nonzero(writable)
+        mask[tuple(cells[int(torch.randint(len(cells), (1,), generator=gen))])] = True
+    return mask
+
+
+def _tiles(first: int, last: int, width: int, gen: torch.Generator) -> list[int]:
+    """Window starts covering steps [first, last), with a random offset."""
+    start = first - int(torch.randint(width, (1,), generator=gen)) if last - first > width else first
+    return list(range(start, last, width))
+
+
+def _window(rows: torch.Tensor, start: int, width: int, fill: int) -> torch.Tensor:
+    out = torch.full((rows.shape[0], width), fill, dtype=rows.dtype)
+    lo, hi = max(0, start), min(rows.shape[1], start + width)
+    out[:, lo - start : hi - start] = rows[:, lo:hi]
+    return out
+
+
+def _meta_window(meta: torch.Tensor, start: int, width: int) -> torch.Tensor:
+    out = torch.tensor(META_PAD, dtype=meta.dtype)[:, None].repeat(1, width)
+    lo, hi = max(0, start), min(meta.shape[1], start + width)
+    out[:, lo - start : hi - start] = meta[:, lo:hi]
+    return out
+
+
+def _sample_tile(state, logp, mask, allowed, logits, start, temperature, gen) -> None:
+    lo, hi = max(0, start), min(state.shape[1], start + logits.shape[1])
+    tile_mask = mask[:, lo:hi]
+    if not tile_mask.any():
+        return
+    cell_logits = logits[:, lo - start : hi - start][tile_mask]
+    cell_allowed = allowed[:, lo:hi][tile_mask]
+    cell_logits = cell_logits.masked_fill(~cell_allowed, -torch.inf)
+    probs = torch.softmax(cell_logits / temperature, dim=-1)
+    chosen = torch.multinomial(probs, 1, generator=gen).squeeze(1)
+    state[:, lo:hi][tile_mask] = chosen
+    logp[:, lo:hi][tile_mask] = torch.log_softmax(cell_logits, -1).gather(1, chosen[:, None]).squeeze(1)
+
+
+def _repair(state: torch.Tensor, writable: torch.Tensor) -> None:
+    """A written HOLD right after a REST would continue silence: write REST."""
+    for voice in range(state.shape[0]):
+        bad = writable[voice, 1:] & (state[voice, 1:] == HOLD) & (state[voice, :-1] == REST)
+        while bad.any():
+            state[voice, 1:][bad] = REST
+            bad = writable[voice, 1:] & (state[voice, 1:] == HOLD) & (state[voice, :-1] == REST)
