@@ -257,6 +257,111 @@ def _write_variations(result: EditResult, output: Path, overwrite: bool) -> list
     return written
 
 
+@cli.command()
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="TOML file with any of these settings (flags and SCOREHOST_* variables override it).",
+)
+@click.option(
+    "--host", default=None, help="Address to bind [default: 127.0.0.1]. Anything but loopback needs --token."
+)
+@click.option(
+    "--token", default=None, help="Shared secret clients must send (HTTP: Authorization: Bearer TOKEN)."
+)
+@click.option(
+    "--bridge", "bridges", multiple=True, help="Bridge to start; repeat for several [default: http]."
+)
+@click.option(
+    "--http-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="HTTP port [default: 8765; 0: any free port].",
+)
+@click.option("--osc-port", type=click.IntRange(0, 65535), default=None, help="OSC UDP port [default: 9100].")
+@click.option("--device", default=None, help="auto (default), cpu, cuda or cuda:N.")
+@click.option(
+    "--queue-size",
+    type=click.IntRange(1, 10_000),
+    default=None,
+    help="Jobs that may wait [default: 64]; more are refused as busy.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 3600),
+    default=None,
+    help="Seconds a job may run unless it asks for less [default: 120].",
+)
+@click.option(
+    "--max-body-bytes", type=click.IntRange(1024), default=None, help="Largest request body [default: 8 MiB]."
+)
+@click.option(
+    "--max-notes", type=click.IntRange(1), default=None, help="Largest score in notes [default: 20000]."
+)
+@click.option(
+    "--allow-dir",
+    "allowed_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Folder requests may read scores from and write results to; repeat for several [default: none].",
+)
+def serve(config_file, **flags) -> None:
+    """Start the engine and the bridges, until SIGINT or SIGTERM.
+
+    On a signal, bridges stop taking requests, running jobs are cancelled, and the process
+    exits. Every setting can also come from SCOREHOST_<NAME> or the --config file.
+    """
+    from .engine import Engine
+    from .settings import Settings
+
+    given = {k: v for k, v in flags.items() if v not in (None, ())}
+    settings = Settings(
+        config_file=config_file, **{k: list(v) if isinstance(v, tuple) else v for k, v in given.items()}
+    )
+    settings.check_safe()
+    available = get_host().bridges()
+    unknown = [name for name in settings.bridges if name not in available]
+    if unknown:
+        raise RequestError(
+            f"unknown bridge {unknown[0]!r} (available: {', '.join(sorted(available)) or 'none'})", "--bridge"
+        )
+    engine = Engine(
+        get_host(),
+        device=settings.device,
+        queue_size=settings.queue_size,
+        default_timeout=settings.timeout,
+        max_notes=settings.max_notes,
+    )
+    started = []
+    try:
+        for name in settings.bridges:
+            available[name].start(engine, settings)
+            started.append(available[name])
+            click.echo(f"scorehost: {name} bridge listening on {available[name].address()}", err=True)
+        click.echo(
+            f"scorehost: serving {len(get_host().models())} models on {engine.device}; Ctrl-C stops", err=True
+        )
+        _wait_for_signal()
+    finally:
+        click.echo("scorehost: stopping", err=True)
+        for bridge in reversed(started):
+            bridge.stop()
+        engine.shutdown(cancel=True)
+
+
+def _wait_for_signal() -> None:
+    import signal
+    import threading
+
+    stop = threading.Event()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: stop.set())
+    while not stop.wait(0.5):
+        pass
+
+
 @cli.group()
 def train() -> None:
     """Train a model's weights (each model plugin adds its own command)."""

@@ -21,7 +21,10 @@ from .model import Model
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PLUGINS: tuple[str, ...] = ("scorehost.plugins.deepbach",)
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "scorehost.plugins.deepbach",
+    "scorehost.bridges.http",
+)
 ENTRY_POINT_GROUP = "scorehost"
 ENV_VAR = "SCOREHOST_PLUGINS"
 

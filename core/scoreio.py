@@ -94,3 +94,20 @@ def write_score(score: Score, path: str | Path, overwrite: bool = False) -> Path
     finally:
         temp.unlink(missing_ok=True)
     return path
+
+
+def read_score_bytes(data: bytes, suffix: str, max_notes: int = MAX_NOTES, name: str = "score") -> Score:
+    """Read a score sent as bytes (an upload): through a private temporary file, by suffix."""
+    suffix = suffix if suffix.startswith(".") else f".{suffix}"
+    _suffix(Path(f"{name}{suffix}"), _READERS)
+    with tempfile.TemporaryDirectory(prefix="scorehost-") as folder:
+        path = Path(folder) / f"{name}{suffix}"
+        path.write_bytes(data)
+        return read_score(path, max_bytes=max(len(data), 1), max_notes=max_notes)
+
+
+def score_bytes(score: Score, suffix: str) -> bytes:
+    """A score as the bytes of a file of the given type."""
+    suffix = suffix if suffix.startswith(".") else f".{suffix}"
+    with tempfile.TemporaryDirectory(prefix="scorehost-") as folder:
+        return write_score(score, Path(folder) / f"score{suffix}").read_bytes()

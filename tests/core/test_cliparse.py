@@ -1,7 +1,6 @@
 """The short forms of regions, constraints and options."""
 
 import pytest
-
 from scorehost.core.cliparse import add_named_tracks, parse_constraint, parse_option, parse_region
 from scorehost.core.errors import RequestError
 from scorehost.core.score import Score, Track
@@ -9,19 +8,39 @@ from scorehost.core.score import Score, Track
 
 def test_regions_by_bars_ticks_and_names(chorale):
     bars = chorale.bars()
-    assert [(r.track, r.start, r.end) for r in parse_region(chorale, "alto,bass:2-3")] == [(1, bars[2].start, bars[3].end), (3, bars[2].start, bars[3].end)]
+    assert [(r.track, r.start, r.end) for r in parse_region(chorale, "alto,bass:2-3")] == [
+        (1, bars[2].start, bars[3].end),
+        (3, bars[2].start, bars[3].end),
+    ]
     assert parse_region(chorale, "0:0")[0].end == 480  # the pickup is bar 0
-    assert (parse_region(chorale, "2:t960-1920")[0].start, parse_region(chorale, "2")[0].end) == (960, chorale.length)
+    assert (parse_region(chorale, "2:t960-1920")[0].start, parse_region(chorale, "2")[0].end) == (
+        960,
+        chorale.length,
+    )
 
 
-@pytest.mark.parametrize(("spec", "fragment"), [("alto:x", "cannot read the span"), ("alto:12", r"bar 12 is not in the score \(bars 0\.\.9\)"), ("alto:4-2", "comes before"), ("viola", "no track called 'viola'"), ("alto:t5-5", "empty")])
+@pytest.mark.parametrize(
+    ("spec", "fragment"),
+    [
+        ("alto:x", "cannot read the span"),
+        ("alto:12", r"bar 12 is not in the score \(bars 0\.\.9\)"),
+        ("alto:4-2", "comes before"),
+        ("viola", "no track called 'viola'"),
+        ("alto:t5-5", "empty"),
+    ],
+)
 def test_bad_regions(chorale, spec, fragment):
     with pytest.raises(RequestError, match=fragment):
         parse_region(chorale, spec)
 
 
 def test_constraints_short_and_json(chorale):
-    assert parse_constraint(chorale, "range:alto:G3-D5").model_dump() == {"type": "pitch_range", "track": 1, "low": 55, "high": 74}
+    assert parse_constraint(chorale, "range:alto:G3-D5").model_dump() == {
+        "type": "pitch_range",
+        "track": 1,
+        "low": 55,
+        "high": 74,
+    }
     assert parse_constraint(chorale, "key:F#-minor").pitch_classes == [1, 2, 4, 6, 8, 9, 11]
     assert parse_constraint(chorale, "key:Bb").pitch_classes == [0, 2, 3, 5, 7, 9, 10]
     assert parse_constraint(chorale, "keep-rhythm:alto,tenor").tracks == [1, 2]
@@ -31,7 +50,17 @@ def test_constraints_short_and_json(chorale):
     assert parse_constraint(chorale, '{"type": "polyphony", "track": 0, "max_notes": 2}').max_notes == 2
 
 
-@pytest.mark.parametrize(("spec", "fragment"), [("bogus:1", "unknown constraint"), ("range:alto", "malformed"), ("range:alto:H9-C4", "not a pitch"), ("key:H-minor", "cannot read the key"), ("{oops", "invalid JSON"), ('{"type": "pitch_range"}', "track")])
+@pytest.mark.parametrize(
+    ("spec", "fragment"),
+    [
+        ("bogus:1", "unknown constraint"),
+        ("range:alto", "malformed"),
+        ("range:alto:H9-C4", "not a pitch"),
+        ("key:H-minor", "cannot read the key"),
+        ("{oops", "invalid JSON"),
+        ('{"type": "pitch_range"}', "track"),
+    ],
+)
 def test_bad_constraints(chorale, spec, fragment):
     with pytest.raises(RequestError, match=fragment):
         parse_constraint(chorale, spec)
@@ -47,5 +76,10 @@ def test_options_read_json_values():
 def test_missing_satb_voices_are_added_and_the_melody_becomes_soprano():
     melody = Score(length=1920, tracks=[Track(name="Melody")])
     score = add_named_tracks(melody, ["alto,tenor,bass"])
-    assert [(t.name, t.role) for t in score.tracks] == [("Melody", "soprano"), ("Alto", "alto"), ("Tenor", "tenor"), ("Bass", "bass")]
+    assert [(t.name, t.role) for t in score.tracks] == [
+        ("Melody", "soprano"),
+        ("Alto", "alto"),
+        ("Tenor", "tenor"),
+        ("Bass", "bass"),
+    ]
     assert add_named_tracks(melody, ["viola"]) == melody

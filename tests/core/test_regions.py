@@ -1,16 +1,32 @@
 """The merge keeps context note for note; constraint checks catch what a model broke."""
 
 from scorehost.core.regions import constraint_violations, merge_result, spans_by_track
-from scorehost.core.requests import EditRequest, Instrument, KeepRhythm, PinnedNote, PinnedNotes, PitchClasses, PitchRange, Region
+from scorehost.core.requests import (
+    EditRequest,
+    Instrument,
+    KeepRhythm,
+    PinnedNote,
+    PinnedNotes,
+    PitchClasses,
+    PitchRange,
+    Region,
+)
 from scorehost.core.score import Note, Score, Track
 
 
 def _score(*tracks):
-    return Score(length=3840, tracks=[Track(notes=[Note(start=s, duration=d, pitch=p) for s, d, p in t]) for t in tracks])
+    return Score(
+        length=3840,
+        tracks=[Track(notes=[Note(start=s, duration=d, pitch=p) for s, d, p in t]) for t in tracks],
+    )
 
 
 def test_spans_merge_when_they_touch():
-    regions = [Region(track=0, start=960, end=1920), Region(track=0, start=0, end=960), Region(track=1, start=0, end=10)]
+    regions = [
+        Region(track=0, start=960, end=1920),
+        Region(track=0, start=0, end=960),
+        Region(track=1, start=0, end=10),
+    ]
     assert spans_by_track(regions) == {0: [(0, 1920)], 1: [(0, 10)]}
 
 
@@ -18,7 +34,11 @@ def test_merge_takes_only_owned_notes_and_cuts_them_at_the_span_end():
     original = _score([(0, 960, 60), (960, 960, 62), (1920, 960, 64)], [(0, 3840, 48)])
     generated = _score([(0, 960, 70), (960, 1920, 71), (2880, 960, 72)], [(0, 1920, 40)])
     merged = merge_result(original, generated, [Region(track=0, start=960, end=1920)])
-    assert [(n.start, n.duration, n.pitch) for n in merged.tracks[0].notes] == [(0, 960, 60), (960, 960, 71), (1920, 960, 64)]
+    assert [(n.start, n.duration, n.pitch) for n in merged.tracks[0].notes] == [
+        (0, 960, 60),
+        (960, 960, 71),
+        (1920, 960, 64),
+    ]
     assert merged.tracks[1] == original.tracks[1]
 
 

@@ -1,7 +1,6 @@
 """Request validation names the field and the problem."""
 
 import pytest
-
 from scorehost.core.errors import LimitExceeded, RequestError
 from scorehost.core.requests import (
     EditRequest,
@@ -33,7 +32,10 @@ def test_a_valid_request_passes(chorale):
         ({"regions": []}, "regions: List should have at least 1 item"),
         ({"regions": [{"track": -1, "start": 0, "end": 480}]}, "regions.0.track"),
         ({"constraints": [{"type": "pitch_range", "track": 0, "low": 0, "high": 128}]}, "high"),
-        ({"constraints": [{"type": "pitch_range", "track": 0, "low": 70, "high": 60}]}, "high (60) is below low (70)"),
+        (
+            {"constraints": [{"type": "pitch_range", "track": 0, "low": 70, "high": 60}]},
+            "high (60) is below low (70)",
+        ),
         ({"constraints": [{"type": "telepathy"}]}, "does not match any of the expected tags"),
         ({"constraints": [{"type": "pitch_classes", "pitch_classes": [12]}]}, "pitch_classes.0"),
         ({"surprise": 1}, "surprise: Extra inputs are not permitted"),
@@ -64,7 +66,9 @@ def test_references_are_checked_against_the_score(chorale):
 
 def test_note_limit(chorale):
     with pytest.raises(LimitExceeded, match="limit is 10"):
-        check_request(EditRequest(model="m", score=chorale, regions=[Region(track=0, start=0, end=480)]), max_notes=10)
+        check_request(
+            EditRequest(model="m", score=chorale, regions=[Region(track=0, start=0, end=480)]), max_notes=10
+        )
 
 
 def test_seeds_follow_the_seed_and_are_random_without_one():

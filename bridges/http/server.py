@@ -1,0 +1,60 @@
+"""The HTTP bridge: the API app served by uvicorn in a thread of `scorehost serve`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import uvicorn
+from scorehost.core.bridge import Bridge
+from scorehost.core.errors import ScorehostError
+
+from .app import create_app
+
+log = logging.getLogger("scorehost.http")
+
+
+class HttpBridge(Bridge):
+    name = "http"
+    description = (
+        "JSON API over HTTP (MuseScore plugin, web clients, scripts), with an OpenAPI spec at /openapi.json"
+    )
+
+    def __init__(self) -> None:
+        self.server: uvicorn.Server | None = None
+        self.thread: threading.Thread | None = None
+        self.port: int | None = None
+
+    def start(self, engine, settings) -> None:
+        config = uvicorn.Config(
+            create_app(engine, settings),
+            host=settings.host,
+            port=settings.http_port,
+            log_level="info",
+            access_log=True,
+            timeout_graceful_shutdown=5,
+            limit_concurrency=1000,
+        )
+        self.server = uvicorn.Server(config)
+        self.server.install_signal_handlers = lambda: None  # serve owns the signals
+        self.thread = threading.Thread(target=self.server.run, name="scorehost-http", daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise ScorehostError(
+                    f"the HTTP bridge could not listen on {settings.host}:{settings.http_port} (is the port taken?)"
+                )
+            time.sleep(0.02)
+        self.port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.host = settings.host
+
+    def address(self) -> str:
+        return f"http://{self.host}:{self.port}" if self.port else ""
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+        if self.thread is not None:
+            self.thread.join(10)

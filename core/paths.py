@@ -1,0 +1,42 @@
+"""Which files a request may touch: only inside the configured folders, never over a file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import PathNotAllowed
+
+
+class PathPolicy:
+    def __init__(self, allowed_dirs: list[Path]):
+        self.allowed = [Path(d).expanduser().resolve() for d in allowed_dirs]
+
+    def _inside(self, text: str, field: str) -> Path:
+        if not self.allowed:
+            raise PathNotAllowed(
+                "this server reads and writes no files; start it with --allow-dir FOLDER", field
+            )
+        if "\x00" in text or len(text) > 4096:
+            raise PathNotAllowed("not a valid path", field)
+        path = Path(text).expanduser()
+        if not path.is_absolute():
+            path = self.allowed[0] / path
+        resolved = path.resolve()  # follows symlinks, so a link cannot lead outside
+        if not any(resolved.is_relative_to(folder) for folder in self.allowed):
+            folders = ", ".join(str(f) for f in self.allowed)
+            raise PathNotAllowed(f"{text} is outside the folders this server may use ({folders})", field)
+        return resolved
+
+    def readable(self, text: str, field: str = "score_path") -> Path:
+        path = self._inside(text, field)
+        if not path.is_file():
+            raise PathNotAllowed(f"{text}: no such file", field)
+        return path
+
+    def writable(self, text: str, field: str = "output_path") -> Path:
+        path = self._inside(text, field)
+        if path.exists():
+            raise PathNotAllowed(f"{text} already exists; scorehost never writes over a file", field)
+        if not path.parent.is_dir():
+            raise PathNotAllowed(f"{path.parent}: no such folder", field)
+        return path

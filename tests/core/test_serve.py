@@ -1,0 +1,74 @@
+"""`scorehost serve` as a process: starts the bridges, answers, and stops cleanly on SIGTERM."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+
+
+def _start(*args):
+    env = {**os.environ, "SCOREHOST_PLUGINS": ""}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scorehost.core", "serve", *args], stderr=subprocess.PIPE, text=True, env=env
+    )
+    deadline = time.monotonic() + 60
+    lines = []
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        lines.append(line)
+        if match := re.search(r"listening on (http://\S+)", line):
+            return proc, match.group(1)
+        if proc.poll() is not None:
+            break
+    proc.kill()
+    raise AssertionError("".join(lines))
+
+
+def test_serve_answers_and_stops_on_sigterm():
+    proc, address = _start("--http-port", "0")
+    try:
+        assert httpx.get(f"{address}/v1/health", timeout=10).json()["status"] == "ok"
+        assert address.startswith("http://127.0.0.1:")  # loopback by default
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+    assert "stopping" in proc.stderr.read()
+
+
+def test_serve_refuses_a_public_bind_without_a_token():
+    proc = subprocess.run(
+        [sys.executable, "-m", "scorehost.core", "serve", "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: binding 0.0.0.0 exposes the server")
+
+
+def test_serve_help_documents_every_setting():
+    text = subprocess.run(
+        [sys.executable, "-m", "scorehost.core", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    for flag in (
+        "--config",
+        "--host",
+        "--token",
+        "--bridge",
+        "--http-port",
+        "--osc-port",
+        "--device",
+        "--queue-size",
+        "--timeout",
+        "--max-body-bytes",
+        "--max-notes",
+        "--allow-dir",
+    ):
+        assert flag in text
