@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "scorehost.plugins.deepbach",
     "scorehost.bridges.http",
+    "scorehost.bridges.osc",
+    "scorehost.bridges.midi",
 )
 ENTRY_POINT_GROUP = "scorehost"
 ENV_VAR = "SCOREHOST_PLUGINS"

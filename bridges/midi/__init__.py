@@ -1,0 +1,1 @@
+"""The MIDI bridge plugin: standard MIDI files and live virtual ports."""

@@ -1,0 +1,1 @@
+"""The OSC bridge plugin (UDP on loopback): see docs/osc.md."""
