@@ -6,10 +6,12 @@ from pathlib import Path
 
 from pydantic import Field
 from scorehost.core.model import Capabilities, JobContext, Model
+from scorehost.core.regions import merge_result
 from scorehost.core.requests import EditRequest, Options, Variation
 
 from .problem import build_problem, to_score
 from .sampler import Schedule, gibbs
+from .transpose import melody_shift, transpose_request, transpose_score
 from .weights import WEIGHTS_DIR, load_network
 
 
@@ -54,10 +56,24 @@ class DeepBach(Model):
     def inpaint(self, request: EditRequest, options: DeepBachOptions, job: JobContext) -> list[Variation]:
         if self.net is None:
             self.load(getattr(job, "device", None) or "cpu")
-        problem = build_problem(request, self.vocab)
+        shift = melody_shift(request, self.vocab)
+        if shift:
+            job.warn(
+                f"the melody was transposed {shift:+d} semitones into the soprano range for sampling, and back"
+            )
+        shifted = transpose_request(request, shift) if shift else request
+        problem = build_problem(shifted, self.vocab)
         seeds = options.seeds()
         grids, log_probs = gibbs(self.net, problem, seeds, options.schedule(), job.progress)
         return [
-            Variation(score=to_score(problem, grid, self.vocab, request), log_prob=float(lp), seed=seed)
+            Variation(
+                score=self._result(problem, grid, shifted, request, shift), log_prob=float(lp), seed=seed
+            )
             for grid, lp, seed in zip(grids, log_probs, seeds, strict=True)
         ]
+
+    def _result(self, problem, grid, shifted: EditRequest, request: EditRequest, shift: int):
+        score = to_score(problem, grid, self.vocab, shifted)
+        if not shift:
+            return score
+        return merge_result(request.score, transpose_score(score, -shift), request.regions)

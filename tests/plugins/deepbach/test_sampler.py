@@ -158,3 +158,33 @@ def test_contradictory_constraints_are_refused(chorale, vocab):
     )
     with pytest.raises(RequestError, match="leave no note"):
         build_problem(request, vocab)
+
+
+def test_melody_outside_the_soprano_range_is_transposed_and_back(chorale, tiny_net, vocab, job):
+    score = chorale("bach/bwv66.6")
+    high = [
+        t.model_copy(update={"notes": [n.model_copy(update={"pitch": n.pitch + 12}) for n in t.notes]})
+        for t in score.tracks
+    ]
+    score = score.model_copy(update={"tracks": high})  # the soprano now reaches above its range
+    regions = [Region(track=t, start=0, end=score.length) for t in (1, 2, 3)]
+    request = EditRequest(
+        model="deepbach", score=score, regions=regions, constraints=[PitchClasses.from_key(6, "minor")]
+    )
+    model = DeepBach(net=tiny_net(), vocab=vocab)
+    (variation,) = model.inpaint(request, model.Options(seed=2, iterations=4), job)
+    assert variation.score.tracks[0] == score.tracks[0]
+    assert constraint_violations(request, variation.score) == []
+    assert any("transposed -" in w for w in job.warnings)
+
+
+def test_melody_too_wide_for_any_transposition_is_refused(chorale, tiny_net, vocab, job):
+    score = chorale("bach/bwv66.6")
+    notes = list(score.tracks[0].notes)
+    notes[0] = notes[0].model_copy(update={"pitch": 30})
+    score = score.model_copy(
+        update={"tracks": [score.tracks[0].model_copy(update={"notes": notes}), *score.tracks[1:]]}
+    )
+    request = EditRequest(model="deepbach", score=score, regions=[Region(track=1, start=0, end=score.length)])
+    with pytest.raises(RequestError, match="no transposition fits"):
+        DeepBach(net=tiny_net(), vocab=vocab).inpaint(request, DeepBach.Options(seed=1), job)

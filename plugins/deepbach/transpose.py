@@ -1,0 +1,59 @@
+"""Moving a request into the soprano's range for sampling, and the result back."""
+
+from __future__ import annotations
+
+from scorehost.core.errors import RequestError
+from scorehost.core.regions import is_written, spans_by_track
+from scorehost.core.requests import EditRequest, PinnedNotes, PitchClasses, PitchRange
+from scorehost.core.score import Score
+
+from .encoding import Vocab, voice_tracks
+
+
+def melody_shift(request: EditRequest, vocab: Vocab) -> int:
+    """Semitones to move the score so the soprano's kept notes lie in its range (0: none needed)."""
+    score = request.score
+    soprano = voice_tracks(score)[0]
+    spans = spans_by_track(request.regions)
+    pitches = [n.pitch for n in score.tracks[soprano].notes if not is_written(spans, soprano, n.start)]
+    if not pitches:
+        return 0
+    low, high = vocab.ranges[0]
+    fits = [s for s in range(-24, 25) if low <= min(pitches) + s and max(pitches) + s <= high]
+    if not fits:
+        raise RequestError(
+            f"the melody spans MIDI {min(pitches)}..{max(pitches)}, wider than the soprano range "
+            f"deepbach writes ({low}..{high}); no transposition fits it"
+        )
+    return min(fits, key=lambda s: (abs(s), s))
+
+
+def transpose_score(score: Score, shift: int) -> Score:
+    tracks = [
+        t.model_copy(
+            update={"notes": [n.model_copy(update={"pitch": _clip(n.pitch + shift)}) for n in t.notes]}
+        )
+        for t in score.tracks
+    ]
+    keys = [k.model_copy(update={"tonic": (k.tonic + shift) % 12}) for k in score.keys]
+    return score.model_copy(update={"tracks": tracks, "keys": keys})
+
+
+def transpose_request(request: EditRequest, shift: int) -> EditRequest:
+    constraints = []
+    for c in request.constraints:
+        if isinstance(c, PinnedNotes):
+            notes = [p.model_copy(update={"pitch": _clip(p.pitch + shift)}) for p in c.notes]
+            c = c.model_copy(update={"notes": notes})
+        elif isinstance(c, PitchRange):
+            c = c.model_copy(update={"low": _clip(c.low + shift), "high": _clip(c.high + shift)})
+        elif isinstance(c, PitchClasses):
+            c = c.model_copy(update={"pitch_classes": sorted({(p + shift) % 12 for p in c.pitch_classes})})
+        constraints.append(c)
+    return request.model_copy(
+        update={"score": transpose_score(request.score, shift), "constraints": constraints}
+    )
+
+
+def _clip(pitch: int) -> int:
+    return min(127, max(0, pitch))
