@@ -14,12 +14,19 @@ def register_models(register) -> None:
 
 @hookimpl
 def register_commands(cli) -> None:
+    from .evaluate import eval_command
     from .train import train_command
 
-    group = cli.commands.get("train")
+    _group(cli, "train").add_command(train_command)
+    _group(cli, "eval").add_command(eval_command)
+
+
+def _group(cli, name: str):
+    """The core's train/eval group, or one made here if the core has none."""
+    group = cli.commands.get(name)
     if group is None:
         import click
 
-        group = click.Group("train", help="Train a model's weights.")
+        group = click.Group(name, help=f"{name.capitalize()} a model.")
         cli.add_command(group)
-    group.add_command(train_command)
+    return group
