@@ -27,7 +27,9 @@ from music21 import (
     tie,
 )
 
+from .bars import time_signatures_from_bars
 from .errors import ScoreReadError
+from .keys import keys_from_sharps
 from .score import (
     TICKS_PER_QUARTER,
     Fermata,
@@ -243,94 +245,37 @@ def _assign_choral_roles(tracks: list[Track], staff_of_track: list[int]) -> None
 
 
 def _time_signatures(measures: list[stream.Measure]) -> list[TimeSignature]:
-    events: list[TimeSignature] = []
-    current: meter.TimeSignature | None = None
+    bars = []
+    current = None
     for measure in measures:
-        if measure.timeSignature is not None:
-            current = measure.timeSignature
-        if current is None:
-            current = meter.TimeSignature("4/4")
-        start = _ticks(measure.offset)
-        actual = _ticks(measure.duration.quarterLength)
-        wanted = _event(start, current.numerator, current.denominator)
-        last = events[-1] if events else None
-        on_grid = last is not None and (start - last.tick) % last.bar_ticks == 0
-        same = last is not None and (last.numerator, last.denominator) == (
-            wanted.numerator,
-            wanted.denominator,
+        current = measure.timeSignature or current or meter.TimeSignature("4/4")
+        bars.append(
+            (
+                _ticks(measure.offset),
+                _ticks(measure.duration.quarterLength),
+                current.numerator,
+                current.denominator,
+            )
         )
-        if last is None or not (on_grid and same):
-            events.append(wanted)
-        if actual > wanted.bar_ticks:  # an over-full bar: state its real length
-            if events[-1].tick == start:
-                events.pop()
-            events.append(_fitting_signature(start, actual))
-    return events or [TimeSignature(tick=0, numerator=4, denominator=4)]
-
-
-def _event(tick: int, numerator: int, denominator: int) -> TimeSignature:
-    if denominator not in (1, 2, 4, 8, 16, 32, 64):
-        raise ScoreReadError(f"time signature {numerator}/{denominator} is not supported")
-    return TimeSignature(tick=tick, numerator=numerator, denominator=denominator)
-
-
-def _fitting_signature(tick: int, length: int) -> TimeSignature:
-    for denominator in (4, 8, 16, 32, 64):
-        unit = TICKS_PER_QUARTER * 4 // denominator
-        if length % unit == 0 and length // unit <= 64:
-            return TimeSignature(tick=tick, numerator=length // unit, denominator=denominator)
-    raise ScoreReadError(f"a bar at tick {tick} has a length that no time signature can state")
+    return time_signatures_from_bars(bars)
 
 
 def _keys(first_staff: stream.Stream, tracks: list[Track]) -> list[KeySignature]:
     found: dict[int, KeySignature] = {}
-    signatures = list(first_staff.recurse().getElementsByClass(key.KeySignature))
-    for index, signature in enumerate(signatures):
+    sharps_only: list[tuple[int, int]] = []
+    for signature in first_staff.recurse().getElementsByClass(key.KeySignature):
         tick = _ticks(signature.getOffsetInHierarchy(first_staff))
         mode = getattr(signature, "mode", None)
-        if mode not in ("major", "minor", "dorian", "phrygian", "lydian", "mixolydian"):
-            end = (
-                _ticks(signatures[index + 1].getOffsetInHierarchy(first_staff))
-                if index + 1 < len(signatures)
-                else None
-            )
-            mode = infer_mode(signature.sharps, tracks, tick, end)
-        found[tick] = KeySignature.from_sharps(tick, signature.sharps, mode)
-    if 0 not in found:
-        found[0] = KeySignature.from_sharps(0, 0, infer_mode(0, tracks, 0, None))
+        if mode in ("major", "minor", "dorian", "phrygian", "lydian", "mixolydian"):
+            found[tick] = KeySignature.from_sharps(tick, signature.sharps, mode)
+        else:
+            sharps_only.append((tick, signature.sharps))
+    if sharps_only or not found:
+        # Sections whose mode the file leaves open: infer each from its own notes.
+        every = sorted([(t, k.sharps) for t, k in found.items()] + sharps_only)
+        for inferred in keys_from_sharps(every, tracks):
+            found.setdefault(inferred.tick, inferred)
     return [found[t] for t in sorted(found)]
-
-
-def infer_mode(sharps: int, tracks: list[Track], start: int, end: int | None) -> str:
-    """Major or its relative minor, for a signature that does not say which.
-
-    The lowest note of the section's last onset settles it when it is one of the two tonics
-    (the cadence names the key); otherwise music21's key analysis ranks the two.
-    """
-    major = KeySignature.from_sharps(0, sharps, "major")
-    minor = KeySignature.from_sharps(0, sharps, "minor")
-    stop = end if end is not None else 1 << 62
-    notes = [n for t in tracks if not t.is_drum for n in t.notes if start <= n.start < stop]
-    if not notes:
-        return "major"
-    last_onset = max(n.start for n in notes)
-    bass = min(n.pitch for n in notes if n.start == last_onset) % 12
-    if bass in (major.tonic, minor.tonic) and major.tonic != minor.tonic:
-        return "major" if bass == major.tonic else "minor"
-    section = stream.Stream()
-    for n in notes:
-        section.insert(n.start / TICKS_PER_QUARTER, _plain_note(n.pitch, n.duration))
-    analysed = section.analyze("key")
-    for candidate in [analysed, *getattr(analysed, "alternateInterpretations", [])]:
-        if candidate.sharps == sharps and candidate.mode in ("major", "minor"):
-            return candidate.mode
-    return "major"
-
-
-def _plain_note(pitch: int, ticks: int) -> note.Note:
-    n = note.Note(pitch)
-    n.duration = duration.Duration(Fraction(ticks, TICKS_PER_QUARTER))
-    return n
 
 
 def _tempos(m21score: stream.Score) -> list[Tempo]:

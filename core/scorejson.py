@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from .bars import time_signatures_from_bars
 from .errors import ScoreReadError, pydantic_message
+from .keys import keys_from_sharps
 from .score import Score
 
 
@@ -21,9 +23,37 @@ def score_from_json(data: str | bytes | dict[str, Any], source: str = "score") -
     if not isinstance(data, dict):
         raise ScoreReadError(f"{source} must be a JSON object with a 'tracks' list")
     try:
-        return Score.model_validate(data)
+        return _with_editor_conveniences(data)
     except ValidationError as exc:
         raise ScoreReadError(f"{source} is not a valid score: {pydantic_message(exc)}") from exc
+
+
+def _with_editor_conveniences(data: dict[str, Any]) -> Score:
+    """Validate, accepting what an editor's plugin can state more easily than the map itself:
+    "bars" ([start, length, numerator, denominator] as shown) instead of time_signatures, and
+    keys given as {"tick", "sharps"}, whose mode is then read from the notes."""
+    data = dict(data)
+    bars = data.pop("bars", None)
+    if bars is not None:
+        if "time_signatures" in data:
+            raise ScoreReadError("give either bars or time_signatures, not both")
+        rows = TypeAdapter(list[tuple[int, int, int, int]]).validate_python(bars)
+        data["time_signatures"] = [t.model_dump() for t in time_signatures_from_bars(rows)]
+    keys = data.get("keys")
+    if isinstance(keys, list) and keys and all(isinstance(k, dict) and "sharps" in k for k in keys):
+        sharps = TypeAdapter(list[_SharpsKey]).validate_python(keys)
+        data.pop("keys")
+        score = Score.model_validate(data)
+        return score.model_copy(
+            update={"keys": keys_from_sharps([(k.tick, k.sharps) for k in sharps], score.tracks)}
+        )
+    return Score.model_validate(data)
+
+
+class _SharpsKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tick: int = Field(ge=0)
+    sharps: int = Field(ge=-7, le=7)
 
 
 def score_to_json(score: Score) -> str:

@@ -23,7 +23,8 @@ from scorehost.core.errors import JobCancelled, RequestError, ScorehostError
 from scorehost.core.paths import PathPolicy
 from scorehost.core.requests import MAX_REGIONS, Constraint, EditRequest, EditResult, Region
 from scorehost.core.score import Score
-from scorehost.core.scoreio import read_score, read_score_bytes, score_bytes, write_score
+from scorehost.core.scoreio import check_note_count, read_score, read_score_bytes, score_bytes, write_score
+from scorehost.core.scorejson import score_from_json
 from scorehost.core.settings import Settings
 
 from .limits import BodySizeLimit
@@ -52,7 +53,10 @@ class EditBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     model: str = Field(min_length=1, max_length=100)
-    score: Score | None = None
+    score: dict[str, Any] | None = Field(
+        default=None,
+        description="score-JSON (see docs/score-json.md); editors may give bars instead of time_signatures and keys as {tick, sharps}.",
+    )
     score_musicxml: str | None = Field(default=None, description="The score as MusicXML text.")
     score_midi_base64: str | None = Field(
         default=None, description="The score as a base64 standard MIDI file."
@@ -227,7 +231,9 @@ def _edit_request(body: EditBody, paths: PathPolicy, settings: Settings) -> Edit
 
 def _score(body: EditBody, paths: PathPolicy, settings: Settings) -> Score:
     if body.score is not None:
-        return body.score
+        score = score_from_json(body.score, source="score")
+        check_note_count(score, settings.max_notes)
+        return score
     if body.score_path is not None:
         return read_score(
             paths.readable(body.score_path), max_bytes=settings.max_body_bytes, max_notes=settings.max_notes

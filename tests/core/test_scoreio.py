@@ -88,3 +88,17 @@ def test_invalid_score_json_names_the_field(tmp_path):
     path.write_text("{not json")
     with pytest.raises(ScoreReadError, match="not valid JSON"):
         read_score(path)
+
+
+def test_score_json_accepts_bars_and_sharps_from_editors(chorale):
+    from scorehost.core.scorejson import score_from_json
+
+    data = chorale.model_dump()
+    data.pop("time_signatures")
+    data["bars"] = [[b.start, b.end - b.start, 4, 4] for b in chorale.bars()]
+    data["keys"] = [{"tick": 0, "sharps": 3}]
+    score = score_from_json(data)
+    assert score.time_signatures == chorale.time_signatures
+    assert score.keys[0].name() == "F# minor"  # the cadence on F# tells it from A major
+    with pytest.raises(ScoreReadError, match="time signature 4/5"):
+        score_from_json(data | {"bars": [[0, 480, 4, 5]]})
