@@ -1,0 +1,144 @@
+"""The MuseScore plugin in a real MuseScore 3, headless, against a real `scorehost serve`.
+
+MuseScore runs the QML plugin on a score, the plugin reads the score with its cursor, asks
+the server for alto, tenor and bass, writes them back with its cursor and saves; music21
+then reads the saved score to check what changed and what did not.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from scorehost.core.score import note_tuples
+from scorehost.core.scoreio import read_score, write_score
+
+from ...conftest import CHORALE, corpus_path
+
+MSCORE = shutil.which("mscore3") or shutil.which("musescore3")
+from scorehost.bridges.musescore import PLUGIN_QML as PLUGIN
+
+pytestmark = pytest.mark.skipif(
+    MSCORE is None, reason="MuseScore 3 is not installed (apt-get install musescore3)"
+)
+
+
+@pytest.fixture(scope="module")
+def server():
+    env = {**os.environ, "SCOREHOST_PLUGINS": "", "SCOREHOST_DEVICE": "cpu"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scorehost.core", "serve", "--http-port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    address = None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and address is None:
+        line = proc.stderr.readline()
+        if match := re.search(r"listening on (http://\S+)", line):
+            address = match.group(1)
+        elif proc.poll() is not None:
+            break
+    if address is None:
+        proc.kill()
+        pytest.fail("scorehost serve did not start")
+    yield address
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(20)
+
+
+def run_plugin(server, score_path: Path, folder: Path, **settings) -> tuple[Path, str]:
+    """Run the plugin headless on a score; it saves the edited score as out.musicxml."""
+    plugin = folder / "scorehost.qml"
+    shutil.copy(PLUGIN, plugin)
+    saved = folder / "out.musicxml"
+    sidecar = {
+        "server": server,
+        "model": "deepbach",
+        "autorun": True,
+        "save_as": str(saved),
+        "options": {"seed": 3},
+    } | settings
+    (folder / "scorehost.json").write_text(json.dumps(sidecar))
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(folder)}
+    proc = subprocess.run(
+        [MSCORE, "-p", str(plugin), str(score_path)], capture_output=True, text=True, env=env, timeout=300
+    )
+    log = "\n".join(line for line in (proc.stdout + proc.stderr).splitlines() if "scorehost:" in line)
+    return saved, log
+
+
+def test_harmonizes_a_melody_on_the_upper_staff(server, tmp_path):
+    chorale = read_score(corpus_path(CHORALE))
+    soprano = chorale.tracks[0]
+    empty_bass_staff = chorale.tracks[3].model_copy(update={"notes": []})
+    exercise = chorale.model_copy(
+        update={
+            "tracks": [soprano, empty_bass_staff],
+            "fermatas": [f for f in chorale.fermatas if f.track == 0],
+        }
+    )
+    source = write_score(exercise, tmp_path / "exercise.musicxml")
+    saved, log = run_plugin(server, source, tmp_path)
+    assert saved.exists(), log
+    result = read_score(saved)
+    assert [t.role for t in result.tracks] == ["soprano", "alto", "tenor", "bass"], log
+    assert note_tuples(result.tracks[0]) == note_tuples(soprano)  # the melody, note for note
+    for voice in result.tracks[1:]:
+        covered = sum(n.duration for n in voice.notes)
+        assert covered >= 0.9 * chorale.length, (voice.name, covered)
+    assert "wrote 3 region(s)" in log
+
+
+def test_fills_the_bars_where_lower_voices_are_missing(server, tmp_path):
+    chorale = read_score(corpus_path(CHORALE))
+    bars = chorale.bars()
+    start, end = bars[2].start, bars[3].end
+    gapped = chorale.model_copy(
+        update={
+            "tracks": [chorale.tracks[0]]
+            + [
+                t.model_copy(update={"notes": [n for n in t.notes if not start <= n.start < end]})
+                for t in chorale.tracks[1:]
+            ]
+        }
+    )
+    source = write_score(gapped, tmp_path / "gapped.musicxml")
+    saved, log = run_plugin(server, source, tmp_path)
+    assert saved.exists(), log
+    result = read_score(saved)
+    assert len(result.tracks) == 4
+    assert note_tuples(result.tracks[0]) == note_tuples(chorale.tracks[0])
+    for before, after in zip(gapped.tracks[1:], result.tracks[1:], strict=True):
+        assert note_tuples(after, 0, start) == note_tuples(before, 0, start)  # untouched before the gap
+        assert note_tuples(after, end) == note_tuples(before, end)  # and after it
+        written = note_tuples(after, start, end)
+        assert written and sum(n[2] for n in written) == end - start  # the gap is filled, bar to bar
+
+
+def test_one_staff_gets_a_clear_message(server, tmp_path):
+    chorale = read_score(corpus_path(CHORALE))
+    melody = chorale.model_copy(update={"tracks": [chorale.tracks[0]], "fermatas": []})
+    saved, log = run_plugin(server, write_score(melody, tmp_path / "melody.musicxml"), tmp_path)
+    assert not saved.exists()
+    assert "needs a second staff" in log
+
+
+def test_server_errors_reach_the_user(server, tmp_path):
+    chorale = read_score(corpus_path(CHORALE))
+    saved, log = run_plugin(
+        server,
+        write_score(chorale, tmp_path / "c.musicxml"),
+        tmp_path,
+        model="nope",
+        regions=[{"track": "alto", "start": 480, "end": 2400}],
+    )
+    assert not saved.exists()
+    assert "unknown model 'nope'" in log
