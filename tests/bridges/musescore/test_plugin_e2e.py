@@ -16,13 +16,13 @@ import time
 from pathlib import Path
 
 import pytest
+from scorehost.bridges.musescore import PLUGIN_QML as PLUGIN
 from scorehost.core.score import note_tuples
 from scorehost.core.scoreio import read_score, write_score
 
 from ...conftest import CHORALE, corpus_path
 
 MSCORE = shutil.which("mscore3") or shutil.which("musescore3")
-from scorehost.bridges.musescore import PLUGIN_QML as PLUGIN
 
 pytestmark = pytest.mark.skipif(
     MSCORE is None, reason="MuseScore 3 is not installed (apt-get install musescore3)"
