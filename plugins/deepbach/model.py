@@ -24,8 +24,18 @@ class DeepBachOptions(Options):
         default=0.5, gt=0, le=10, description="Temperature at the last sweep (annealed geometrically)."
     )
 
+    rest_penalty: float = Field(
+        default=2.0,
+        ge=0,
+        le=20,
+        description="Subtracted from the rest logit while sampling: silence is self-reinforcing under Gibbs "
+        "sampling (a silent passage explains itself), and rare in chorales.",
+    )
+
     def schedule(self) -> Schedule:
-        return Schedule(self.iterations, self.temperature_start, self.temperature_end)
+        return Schedule(
+            self.iterations, self.temperature_start, self.temperature_end, rest_bias=-self.rest_penalty
+        )
 
 
 class DeepBach(Model):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .encoding import HOLD, MASK, META_PAD, PAD, REST
+from .encoding import FIRST_PITCH, HOLD, MASK, META_PAD, PAD, REST
 from .network import CellTransformer
 from .problem import Problem
 
@@ -29,6 +29,7 @@ class Schedule:
     mask_max: float = 1.0
     mask_min: float = 0.05
     mask_decay: float = 0.75  # the mask fraction reaches mask_min after this share of iterations
+    rest_bias: float = 0.0  # added to the REST logit when sampling (negative: fewer rests)
 
     def mask_fraction(self, n: int) -> float:
         span = max(1.0, self.mask_decay * self.iterations)
@@ -62,23 +63,25 @@ def gibbs(
     width = net.config.window
     for n in range(schedule.iterations):
         progress(n / schedule.iterations)
-        fraction, temperature = schedule.mask_fraction(n), schedule.temperature(n)
-        masks = [_choose(writable, fraction, g) for g in gens]
+        masks = [_choose(writable, schedule.mask_fraction(n), g) for g in gens]
         tiles = [
             (b, s)
             for b, g in enumerate(gens)
             for s in _tiles(first, last, width, g)
-            if masks[b][:, s : s + width].any()
+            if masks[b][:, max(0, s) : s + width].any()
         ]
         tokens = torch.stack(
             [_window(torch.where(masks[b], MASK, states[b]), s, width, PAD) for b, s in tiles]
         )
         metas = torch.stack([_meta_window(meta, s, width) for _, s in tiles])
         logits = net(tokens.to(device), metas.to(device)).float().cpu()
+        probs = [torch.zeros(allowed.shape) for _ in seeds]
+        before = [state.clone() for state in states]
         for (b, s), tile_logits in zip(tiles, logits, strict=True):
-            _sample_tile(states[b], logps[b], masks[b], allowed, tile_logits, s, temperature, gens[b])
-        for state in states:
-            _repair(state, writable)
+            cells = (states[b], logps[b], probs[b], masks[b])
+            _sample_tile(cells, allowed, tile_logits, s, schedule, n, gens[b])
+        for b in range(len(seeds)):
+            _repair(states[b], before[b], probs[b], masks[b], writable, allowed, gens[b])
     progress(1.0)
     grids = np.stack([s.numpy() for s in states])
     log_probs = np.array([float(lp[writable].sum()) for lp in logps])
@@ -113,24 +116,42 @@ def _meta_window(meta: torch.Tensor, start: int, width: int) -> torch.Tensor:
     return out
 
 
-def _sample_tile(state, logp, mask, allowed, logits, start, temperature, gen) -> None:
+def _sample_tile(cells, allowed, logits, start: int, schedule: Schedule, n: int, gen) -> None:
+    """Sample the masked cells of one window; cells = (state, logp, probs, mask) of its variation."""
+    state, logp, probs, mask = cells
     lo, hi = max(0, start), min(state.shape[1], start + logits.shape[1])
     tile_mask = mask[:, lo:hi]
     if not tile_mask.any():
         return
     cell_logits = logits[:, lo - start : hi - start][tile_mask]
-    cell_allowed = allowed[:, lo:hi][tile_mask]
-    cell_logits = cell_logits.masked_fill(~cell_allowed, -torch.inf)
-    probs = torch.softmax(cell_logits / temperature, dim=-1)
-    chosen = torch.multinomial(probs, 1, generator=gen).squeeze(1)
+    cell_logits = cell_logits.masked_fill(~allowed[:, lo:hi][tile_mask], -torch.inf)
+    biased = cell_logits.clone()
+    biased[:, REST] += schedule.rest_bias
+    cell_probs = torch.softmax(biased / schedule.temperature(n), dim=-1)
+    chosen = torch.multinomial(cell_probs, 1, generator=gen).squeeze(1)
     state[:, lo:hi][tile_mask] = chosen
+    probs[:, lo:hi][tile_mask] = cell_probs
     logp[:, lo:hi][tile_mask] = torch.log_softmax(cell_logits, -1).gather(1, chosen[:, None]).squeeze(1)
 
 
-def _repair(state: torch.Tensor, writable: torch.Tensor) -> None:
-    """A written HOLD right after a REST would continue silence: write REST."""
-    for voice in range(state.shape[0]):
-        bad = writable[voice, 1:] & (state[voice, 1:] == HOLD) & (state[voice, :-1] == REST)
-        while bad.any():
-            state[voice, 1:][bad] = REST
-            bad = writable[voice, 1:] & (state[voice, 1:] == HOLD) & (state[voice, :-1] == REST)
+def _repair(state, before, probs, mask, writable, allowed, gen) -> None:
+    """A written HOLD right after a REST would continue silence. A cell sampled this sweep is
+    drawn again without HOLD; one that was not re-strikes the pitch it was holding."""
+    bad = writable[:, 1:] & (state[:, 1:] == HOLD) & (state[:, :-1] == REST)
+    for voice, step in (torch.nonzero(bad) + torch.tensor([0, 1])).tolist():
+        if state[voice, step - 1] != REST:  # an earlier repair already fixed it
+            continue
+        weights = probs[voice, step].clone()
+        weights[HOLD] = 0
+        if mask[voice, step] and weights.sum() > 0:
+            state[voice, step] = int(torch.multinomial(weights, 1, generator=gen))
+        else:
+            state[voice, step] = _struck(before[voice], step, allowed[voice, step])
+
+
+def _struck(row: torch.Tensor, step: int, allowed: torch.Tensor) -> int:
+    """The pitch token a HOLD at step was holding in row, if it may be written there; else REST."""
+    while step > 0 and row[step] == HOLD:
+        step -= 1
+    token = int(row[step])
+    return token if token >= FIRST_PITCH and allowed[token] else REST

@@ -14,7 +14,7 @@ from scorehost.core.requests import (
     Region,
 )  # fmt: skip
 from scorehost.core.score import Track
-from scorehost.plugins.deepbach.encoding import HOLD, REST
+from scorehost.plugins.deepbach.encoding import HOLD, MASK, REST
 from scorehost.plugins.deepbach.model import DeepBach
 from scorehost.plugins.deepbach.problem import build_problem
 from scorehost.plugins.deepbach.sampler import Schedule, gibbs
@@ -188,3 +188,11 @@ def test_melody_too_wide_for_any_transposition_is_refused(chorale, tiny_net, voc
     request = EditRequest(model="deepbach", score=score, regions=[Region(track=1, start=0, end=score.length)])
     with pytest.raises(RequestError, match="no transposition fits"):
         DeepBach(net=tiny_net(), vocab=vocab).inpaint(request, DeepBach.Options(seed=1), job)
+
+
+def test_every_writable_cell_is_sampled(chorale, tiny_net, vocab):
+    score = chorale("bach/bwv269")
+    regions = [Region(track=t, start=0, end=score.length) for t in (1, 2, 3)]
+    problem = build_problem(EditRequest(model="deepbach", score=score, regions=regions), vocab)
+    grids, _ = gibbs(tiny_net(), problem, list(range(6)), Schedule(iterations=2))
+    assert not (grids[:, problem.writable] == MASK).any()
