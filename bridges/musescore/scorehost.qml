@@ -422,7 +422,7 @@ MuseScore {
                 var format = settings.save_as.split(".").pop();
                 if (!writeScore(curScore, settings.save_as.replace(/\.[^.\/]+$/, ""), format))
                     throw "could not save " + settings.save_as;
-                report("saved " + settings.save_as);
+                report("saved " + settings.save_as + " after " + ((Date.now() - started) / 1000).toFixed(2) + " s");
             }
         } catch (error) {
             report("error: " + error);
