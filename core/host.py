@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "scorehost.plugins.deepbach",
     "scorehost.bridges.http",
+    "scorehost.bridges.musescore",
     "scorehost.bridges.osc",
     "scorehost.bridges.midi",
 )
