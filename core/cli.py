@@ -281,6 +281,12 @@ def _write_variations(result: EditResult, output: Path, overwrite: bool) -> list
     help="HTTP port [default: 8765; 0: any free port].",
 )
 @click.option("--osc-port", type=click.IntRange(0, 65535), default=None, help="OSC UDP port [default: 9100].")
+@click.option("--osc-tcp/--no-osc-tcp", default=None, help="Also serve OSC over TCP with SLIP framing.")
+@click.option(
+    "--midi-trigger-cc", type=click.IntRange(0, 127), default=None, help="CC that triggers a live fill."
+)
+@click.option("--midi-fill", default=None, help="Region a live trigger fills, e.g. ch2:1-4.")
+@click.option("--midi-model", default=None, help="Model a live trigger runs.")
 @click.option("--device", default=None, help="auto (default), cpu, cuda or cuda:N.")
 @click.option(
     "--queue-size",

@@ -28,6 +28,18 @@ class Settings(BaseSettings):
     bridges: list[str] = Field(default=["http"], description="Bridges to start (see scorehost plugins).")
     http_port: int = Field(default=8765, ge=0, le=65535, description="HTTP bridge port (0: any free port).")
     osc_port: int = Field(default=9100, ge=0, le=65535, description="OSC bridge UDP port.")
+    osc_tcp: bool = Field(default=False, description="Also serve OSC over TCP (SLIP framing) on osc_port.")
+    midi_in: str = Field(default="scorehost in", description="Name of the live MIDI input port.")
+    midi_out: str = Field(default="scorehost out", description="Name of the live MIDI output port.")
+    midi_backend: str | None = Field(
+        default=None, description="mido backend, e.g. mido.backends.rtmidi/UNIX_JACK (default: MIDO_BACKEND)."
+    )
+    midi_model: str | None = Field(default=None, description="Model a MIDI trigger (CC) runs.")
+    midi_fill: str = Field(default="", description="Region a MIDI trigger fills, e.g. ch2:1-4.")
+    midi_trigger_cc: int | None = Field(
+        default=None, ge=0, le=127, description="CC number whose value >= 64 triggers a live fill."
+    )
+    midi_meter: str = Field(default="4/4", description="Meter of live recordings (MIDI clock has none).")
     device: str | None = Field(default=None, description="auto, cpu, cuda or cuda:N.")
     queue_size: int = Field(
         default=64, ge=1, le=10_000, description="Jobs waiting at most; more are refused as busy."

@@ -1,0 +1,149 @@
+"""Real OSC peers: liblo's oscsend submits, oscdump shows the replies (Debian's liblo-tools)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from scorehost.core.scoreio import read_score, write_score
+
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("oscsend") and shutil.which("oscdump")),
+    reason="liblo-tools (oscsend, oscdump) is not installed: apt-get install liblo-tools",
+)
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Dump:
+    """oscdump -L PORT in the background; lines() parses what it printed."""
+
+    def __init__(self, tmp_path: Path):
+        self.port = _free_udp_port()
+        self.file = (tmp_path / f"oscdump-{self.port}.txt").open("w+")
+        self.proc = subprocess.Popen(
+            ["oscdump", "-L", str(self.port)], stdout=self.file, stderr=subprocess.STDOUT
+        )
+        time.sleep(0.3)
+
+    def messages(self) -> list[tuple[str, list[str]]]:
+        self.file.flush()
+        found = []
+        for line in Path(self.file.name).read_text().splitlines():
+            match = re.match(r"^\S+ (/\S+) (\S*) ?(.*)$", line)
+            if match:
+                found.append((match.group(1), re.findall(r'"([^"]*)"|(\S+)', match.group(3))))
+        return [(address, [a or b for a, b in args]) for address, args in found]
+
+    def wait_for(self, address: str, timeout: float) -> list[tuple[str, list[str]]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            messages = self.messages()
+            if any(a in (address, "/scorehost/error") for a, _ in messages):
+                return messages
+            time.sleep(0.05)
+        raise AssertionError(f"oscdump saw no {address} in {timeout} s: {self.messages()}")
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(5)
+        self.file.close()
+
+
+def _oscsend(port: int, address: str, *args: str) -> None:
+    subprocess.run(
+        ["oscsend", "localhost", str(port), address, "s" * len(args), *args], check=True, timeout=10
+    )
+
+
+def test_oscsend_edits_a_midi_file_and_oscdump_shows_progress_and_done(osc_server, chorale, tmp_path):
+    bridge = osc_server()
+    source = write_score(chorale, tmp_path / "in.mid")
+    out = tmp_path / "out.mid"
+    dump = Dump(tmp_path)
+    try:
+        args = ["t1", "model=slow", "seconds=0.5", f"in={source}", f"out={out}", "region=tenor:3-4"]
+        _oscsend(bridge.port, "/scorehost/edit", *args, f"reply={dump.port}")
+        messages = dump.wait_for("/scorehost/done", 20)
+        addresses = [a for a, _ in messages]
+        assert addresses[0] == "/scorehost/accepted" and addresses[-1] == "/scorehost/done", messages
+        assert "/scorehost/progress" in addresses
+        assert messages[-1][1][0] == "t1" and messages[-1][1][3] == str(out)
+        assert read_score(out) == read_score(source)
+        _oscsend(
+            bridge.port,
+            "/scorehost/edit",
+            "t2",
+            "model=echo",
+            "in=/etc/hosts.mid",
+            "region=1",
+            f"reply={dump.port}",
+        )
+        error = dump.wait_for("/scorehost/error", 10)[-1]
+        assert error[1][:3] == ["t2", "", "path_not_allowed"]
+    finally:
+        dump.close()
+
+
+def _serve(*args: str) -> tuple[subprocess.Popen, int]:
+    port = _free_udp_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scorehost.core", "serve", "--bridge", "osc", "--osc-port", str(port), *args],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "SCOREHOST_PLUGINS": ""},
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if "listening on udp://127.0.0.1:" in line:
+            return proc, port
+        if proc.poll() is not None:
+            break
+    proc.kill()
+    raise AssertionError("scorehost serve did not start")
+
+
+def test_scorehost_serve_with_a_real_model_end_to_end(chorale, tmp_path):
+    """`scorehost serve --bridge osc` fills four bars of a chorale with the real model."""
+    from scorehost.core.host import Host
+
+    models = Host(env={"SCOREHOST_PLUGINS": ""}).models()
+    if "deepbach" not in models:
+        pytest.skip("no real model registered")
+    source = write_score(chorale, tmp_path / "in.mid")
+    out = tmp_path / "out.mid"
+    proc, port = _serve("--allow-dir", str(tmp_path), "--device", "cpu")
+    dump = Dump(tmp_path)
+    try:
+        args = ["e2e", "model=deepbach", f"in={source}", f"out={out}", "region=alto,tenor:2-5", "seed=1"]
+        _oscsend(port, "/scorehost/edit", *args, f"reply={dump.port}")
+        messages = dump.wait_for("/scorehost/done", 120)
+        assert messages[-1][0] == "/scorehost/done", messages[-1]
+    finally:
+        dump.close()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+    result, before = read_score(out), read_score(source)
+    bars = {b.number: b for b in chorale.bars()}
+    start, end = bars[2].start, bars[5].end
+    for index, (old, new) in enumerate(zip(before.tracks, result.tracks, strict=True)):
+        inside = index in (1, 2)
+        keep_old = sorted(n.key() for n in old.notes if not (inside and start <= n.start < end))
+        keep_new = sorted(n.key() for n in new.notes if not (inside and start <= n.start < end))
+        assert keep_old == keep_new, f"track {index} changed outside the region"
+        if inside:
+            written = [n for n in new.notes if start <= n.start < end]
+            assert written and all(start <= n.start and n.end <= end for n in written)

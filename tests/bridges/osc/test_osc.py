@@ -1,0 +1,272 @@
+"""The OSC bridge over real UDP/TCP sockets on loopback: requests, results, errors, bursts, limits."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+from scorehost.bridges.client.osc import OscError
+from scorehost.bridges.osc import protocol as p
+from scorehost.bridges.osc.server import slip_decode, slip_encode
+from scorehost.core.scoreio import read_score, write_score
+
+
+def _collect(client, tag, timeout=20):
+    return list(client.replies(tag, timeout=timeout))
+
+
+def test_ping_and_models(osc_server, client_for):
+    bridge = osc_server()
+    client = client_for(bridge)
+    version, count = client.call("ping")
+    assert count >= 4 and version
+    listed = []
+    end = client.call("models", on_reply=lambda name, values: name == "model" and listed.append(values))
+    assert end == [len(listed)]
+    by_id = {values[2]: values for values in listed}
+    assert "pitch_range" in by_id["echo"][4].split(",") and "seconds" in by_id["slow"][5].split(",")
+
+
+def test_inline_notes_come_back_in_chunks_that_fit_a_datagram(osc_server, client_for):
+    client = client_for(osc_server())
+    melody = []
+    for i in range(600):  # 600 notes: 2,400 numbers, a 20 kB request, above python-osc's 8 kB default
+        melody += [60 + i % 12, i * 0.25, 0.25, 90]
+    tag = client.send(
+        "edit", "model=octave", "track=melody", *melody, "track=bass:32", "region=bass:all", "notes=regions"
+    )
+    replies = _collect(client, tag)
+    names = [name for name, _ in replies]
+    assert names[0] == "accepted" and names[-1] == "done", replies[-1]
+    chunks = [values for name, values in replies if name == "notes"]
+    assert [c[4:6] for c in chunks] == [[0, 3], [1, 3], [2, 3]]
+    assert {c[2] for c in chunks} == {1} and chunks[0][3] == "bass"
+    values = [v for c in chunks for v in c[6:]]
+    notes = [tuple(values[i : i + 4]) for i in range(0, len(values), 4)]
+    assert notes[:2] == [(48, 0.0, 0.25, 90), (49, 0.25, 0.25, 90)] and len(notes) == 600
+    for name, values in replies:
+        assert len(p.encode(p.address(name), tag, *values)) <= p.SAFE_DATAGRAM
+
+
+def test_edit_a_midi_file_fills_the_bars_and_keeps_the_rest(osc_server, client_for, chorale, tmp_path):
+    source = write_score(chorale, tmp_path / "chorale.mid")
+    client = client_for(osc_server())
+    out = tmp_path / "filled.mid"
+    done = client.call("edit", "model=octave", f"in={source}", f"out={out}", "region=bass:2-3", "seed=4")
+    assert done[1:3] == [1, str(out)]
+    result, before = read_score(out), read_score(source)
+    bars = {b.number: b for b in chorale.bars()}
+    start, end = bars[2].start, bars[3].end
+    for index, (old, new) in enumerate(zip(before.tracks, result.tracks, strict=True)):
+        outside_old = sorted(n.key() for n in old.notes if not (index == 3 and start <= n.start < end))
+        outside_new = sorted(n.key() for n in new.notes if not (index == 3 and start <= n.start < end))
+        assert outside_old == outside_new
+    written = sorted(n.pitch for n in result.tracks[3].notes if start <= n.start < end)
+    assert written == sorted(n.pitch - 12 for n in before.tracks[0].notes if start <= n.start < end)
+    # without out=, the result goes next to the input under a new name, never over a file
+    done = client.call("edit", "model=echo", f"in={source}", "region=alto:1")
+    assert done[2] == str(tmp_path / "chorale-scorehost.mid")
+    done = client.call("edit", "model=echo", f"in={source}", "region=alto:1", "variations=2")
+    assert done[1:3] == [2, str(tmp_path / "chorale-scorehost-1.mid")]
+
+
+def test_paths_outside_the_allowed_folders_and_overwrites_are_refused(
+    osc_server, client_for, chorale, tmp_path
+):
+    source = write_score(chorale, tmp_path / "in.mid")
+    client = client_for(osc_server())
+    for args, code in [
+        (["in=/etc/passwd.mid"], "path_not_allowed"),
+        ([f"in={tmp_path}/../in.mid"], "path_not_allowed"),
+        ([f"in={source}", "out=/tmp/elsewhere/out.mid"], "path_not_allowed"),
+        ([f"in={source}", f"out={source}"], "path_not_allowed"),
+        ([f"in={source}", f"out={tmp_path}/x.txt"], "bad_request"),
+    ]:
+        with pytest.raises(OscError) as caught:
+            client.call("edit", "model=echo", "region=alto:1", *args)
+        assert caught.value.code == code, (args, caught.value)
+    client_none = client_for(osc_server(allowed_dirs=[]))
+    with pytest.raises(OscError, match="reads and writes no files"):
+        client_none.call("edit", "model=echo", f"in={source}", "region=alto:1")
+
+
+MALFORMED = [
+    (b"garbage", "malformed"),
+    (b"", "malformed"),
+    (b"/scorehost/edit\x00\x00\x00\x00,i\x00\x00\x00\x01", "malformed"),  # truncated
+    (p.encode("/scorehost/nothing"), "unknown_address"),
+    (p.encode("/other/app", 1), "unknown_address"),
+    (p.encode("/scorehost/edit", 1), "bad_request"),
+    (p.encode("/scorehost/edit", 1, "model=echo"), "bad_request"),
+    (p.encode("/scorehost/edit", 1, "model=echo", 60, 0.0, 1.0, 90), "bad_request"),
+    (p.encode("/scorehost/edit", 1, "model=echo", "track=a", 60, 0.0, 1.0), "bad_request"),
+    (p.encode("/scorehost/edit", 1, "model=echo", "track=a", 200, 0.0, 1.0, 90, "region=a:1"), "bad_request"),
+    (
+        p.encode("/scorehost/edit", 1, "model=nope", "track=a", 60, 0.0, 1.0, 90, "region=a:1"),
+        "unknown_model",
+    ),
+    (p.encode("/scorehost/edit", 1, "model=echo", "track=a", 60, 0.0, 1.0, 90, "region=a:9"), "bad_request"),
+    (
+        p.encode("/scorehost/edit", 1, "model=echo", "track=a", 60, 0, 1, 90, "region=a:1", "polyphony=x"),
+        "bad_request",
+    ),
+    (
+        p.encode("/scorehost/edit", 1, "model=echo", "track=a", 60, 0, 1, 90, "region=a", "c=key:H-major"),
+        "bad_request",
+    ),
+    (
+        p.encode("/scorehost/edit", 1, "model=slow", "track=a", 60, 0, 1, 90, "region=a", "c=range:a:1-2"),
+        "unsupported_constraint",
+    ),
+    (
+        p.encode("/scorehost/edit", 1, "model=echo", "track=a", 60, 0, 1, 90, "region=a", "meter=5/3"),
+        "bad_request",
+    ),
+    (p.encode("/scorehost/edit", 1, "model=echo", "unit=bars"), "bad_request"),
+    (p.encode("/scorehost/edit", 1, b"blob"), "bad_request"),
+    (p.encode("/scorehost/edit", 1, True), "bad_request"),
+    (p.encode("/scorehost/status", 1), "bad_request"),
+    (p.encode("/scorehost/status", 1, "job=ffff"), "unknown_job"),
+    (p.encode("/scorehost/cancel", 1, "job=ffff"), "unknown_job"),
+    (p.encode("/scorehost/live/fill", 1, "region=ch1:1"), "not_running"),
+]
+
+
+@pytest.mark.parametrize(("datagram", "code"), MALFORMED)
+def test_every_malformed_message_gets_an_error_reply(osc_server, datagram, code):
+    bridge = osc_server()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(5)
+        sock.sendto(datagram, ("127.0.0.1", bridge.port))
+        address, args = p.decode(sock.recvfrom(65535)[0])[0]
+    assert address == "/scorehost/error", args
+    assert args[2] == code, args
+
+
+def test_a_burst_of_500_mixed_requests_gets_one_final_reply_each(osc_server, client_for, chorale, tmp_path):
+    bridge = osc_server()
+    client = client_for(bridge)
+    kinds = {}
+    started = time.perf_counter()
+    for i in range(500):
+        kind = ("ok", "bad-args", "garbage", "unknown-model", "ok-inline")[i % 5]
+        kinds[i] = kind
+        if kind == "ok":
+            client.send("edit", "model=echo", "track=a", 60, 0.0, 1.0, 90, "region=a:1", "notes=none", tag=i)
+        elif kind == "ok-inline":
+            client.send("edit", "model=octave", "track=a", 60, 0.0, 1.0, 90, "track=b", "region=b:1", tag=i)
+        elif kind == "bad-args":
+            client.send("edit", "model=echo", "region=a:1", 7, tag=i)
+        elif kind == "unknown-model":
+            client.send("edit", "model=nope", "track=a", 60, 0.0, 1.0, 90, "region=a:1", tag=i)
+        else:
+            client.sock.sendto(p.encode("/scorehost/bogus", i), ("127.0.0.1", bridge.port))
+    finals: dict[int, list[str]] = {}
+    deadline = time.monotonic() + 60
+    client.sock.settimeout(5)
+    while sum(len(v) for v in finals.values()) < 500 and time.monotonic() < deadline:
+        for address, args in p.decode(client.sock.recvfrom(65535)[0]):
+            if address in ("/scorehost/done", "/scorehost/error"):
+                finals.setdefault(args[0], []).append(address.rsplit("/", 1)[1])
+    assert sorted(finals) == list(range(500))
+    assert all(len(v) == 1 for v in finals.values()), {k: v for k, v in finals.items() if len(v) != 1}
+    for i, kind in kinds.items():
+        assert finals[i] == (["done"] if kind.startswith("ok") else ["error"]), (i, kind, finals[i])
+    assert time.perf_counter() - started < 30
+    # ... and the server still answers afterwards; no stray replies are left over
+    assert client.call("ping")[1] >= 4
+    client.sock.settimeout(0.3)
+    with pytest.raises(TimeoutError):
+        client.sock.recvfrom(65535)
+
+
+def test_progress_cancel_and_failures(osc_server, client_for):
+    client = client_for(osc_server())
+    tag = client.send("edit", "model=slow", "seconds=3", "track=a", 60, 0.0, 1.0, 90, "region=a:1")
+    replies = client.replies(tag, timeout=20)
+    name, (job_id,) = next(replies)
+    assert name == "accepted"
+    name, values = next(replies)
+    assert name == "progress" and values[0] == job_id and 0 <= values[1] < 1
+    state = client.call("status", f"job={job_id}")
+    assert state[0] == job_id and state[2] == "running"
+    assert client.call("cancel", f"job={job_id}")[0] == job_id
+    rest = list(replies)
+    assert rest[-1][0] == "error" and rest[-1][1][:2] == [job_id, "cancelled"]
+    with pytest.raises(OscError) as caught:
+        client.call("edit", "model=fails", "track=a", 60, 0.0, 1.0, 90, "region=a:1")
+    assert caught.value.code == "model_error" and caught.value.job_id
+    assert "divided by zero" in caught.value.message
+
+
+def test_replies_go_to_the_reply_port_and_a_token_is_checked(osc_server, client_for):
+    bridge = osc_server(token="s3cret")
+    client = client_for(bridge)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.settimeout(5)
+        port = listener.getsockname()[1]
+        client.sock.sendto(p.encode("/scorehost/models", "t", f"reply={port}"), ("127.0.0.1", bridge.port))
+        address, args = p.decode(listener.recvfrom(65535)[0])[0]
+        assert address == "/scorehost/error" and args[2] == "unauthorized"
+        client.sock.sendto(p.encode("/scorehost/ping", "t2", f"reply={port}"), ("127.0.0.1", bridge.port))
+        assert p.decode(listener.recvfrom(65535)[0])[0][0] == "/scorehost/pong"  # ping needs no token
+    client.token = "s3cret"
+    assert client.call("models")[0] >= 4
+
+
+def test_tcp_with_slip_framing(osc_server):
+    bridge = osc_server(osc_tcp=True)
+    assert "tcp://" in bridge.address()
+    assert slip_decode(slip_encode(b"a\xc0b\xdbc")[1:-1]) == b"a\xc0b\xdbc"
+    notes = [v for i in range(3000) for v in (60 + i % 5, i * 0.5, 0.5, 80)]  # 60 kB: more than UDP holds
+    with socket.create_connection(("127.0.0.1", bridge.port), timeout=10) as conn:
+        conn.sendall(
+            slip_encode(
+                p.encode("/scorehost/edit", "x", "model=octave", "track=a", *notes, "track=b", "region=b:all")
+            )
+        )
+        conn.sendall(slip_encode(b"junk"))
+        buffer, messages = b"", []
+        while not any(a == "/scorehost/error" for a, _ in messages) or not any(
+            a == "/scorehost/done" for a, _ in messages
+        ):
+            buffer += conn.recv(65536)
+            *frames, buffer = buffer.split(b"\xc0")
+            messages += [m for f in frames if f for m in p.decode(slip_decode(f))]
+    chunks = [args for address, args in messages if address == "/scorehost/notes"]
+    assert sum((len(c) - 7) // 4 for c in chunks) == 3000
+
+
+def test_bundles_and_concurrent_clients(osc_server, client_for):
+    bridge = osc_server()
+    from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
+    from pythonosc.osc_message_builder import OscMessageBuilder
+
+    bundle = OscBundleBuilder(IMMEDIATELY)
+    for tag in ("a", "b"):
+        message = OscMessageBuilder("/scorehost/ping")
+        message.add_arg(tag)
+        bundle.add_content(message.build())
+    client = client_for(bridge)
+    client.sock.sendto(bundle.build().dgram, ("127.0.0.1", bridge.port))
+    assert [n for n, _ in client.replies("a", final={"pong"})] == ["pong"]
+    assert [n for n, _ in client.replies("b", final={"pong"})] == ["pong"]
+    errors = []
+
+    def worker():
+        try:
+            c = client_for(bridge)
+            for _ in range(20):
+                c.call("edit", "model=echo", "track=a", 60, 0.0, 1.0, 90, "region=a:1")
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors
