@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import Field
+from scorehost.core.errors import ScorehostError
 from scorehost.core.model import Capabilities, JobContext, Model
 from scorehost.core.regions import merge_result
 from scorehost.core.requests import EditRequest, Options, Variation
 
-from .problem import build_problem, to_score
-from .sampler import Schedule, gibbs
+from .encoding import Vocab
+from .problem import Problem, build_problem, to_score
+from .sampler import Chain, Schedule, run_chains
 from .transpose import melody_shift, transpose_request, transpose_score
-from .weights import WEIGHTS_DIR, load_network
+from .weights import WEIGHTS_DIR, load_config, load_network
 
 
 class DeepBachOptions(Options):
@@ -23,7 +26,6 @@ class DeepBachOptions(Options):
     temperature_end: float = Field(
         default=0.5, gt=0, le=10, description="Temperature at the last sweep (annealed geometrically)."
     )
-
     rest_penalty: float = Field(
         default=2.0,
         ge=0,
@@ -38,20 +40,34 @@ class DeepBachOptions(Options):
         )
 
 
+@dataclass
+class _Item:
+    """One request of a batch, ready to sample."""
+
+    request: EditRequest
+    shifted: EditRequest
+    shift: int
+    problem: Problem
+    seeds: list[int]
+    job: JobContext
+    chains: list[Chain]
+    stopped: ScorehostError | None = None  # cancelled or timed out
+
+
 class DeepBach(Model):
     model_id = "deepbach"
     description = "Four-part (SATB) chorale inpainting: harmonize a melody or rewrite any cells of a chorale."
     capabilities = Capabilities(
         constraints=frozenset({"pinned_notes", "pitch_range", "pitch_classes", "keep_rhythm"}),
         new_tracks=True,
-        max_tracks=None,
         roles=("soprano", "alto", "tenor", "bass"),
         tags=("harmonize", "infill", "chorale"),
     )
     Options = DeepBachOptions
     uses_accelerator = True
+    max_batch = 16
 
-    def __init__(self, weights: Path = WEIGHTS_DIR, net=None, vocab=None) -> None:
+    def __init__(self, weights: Path = WEIGHTS_DIR, net=None, vocab: Vocab | None = None) -> None:
         super().__init__()
         self.weights = weights
         self.net, self.vocab = net, vocab
@@ -63,9 +79,35 @@ class DeepBach(Model):
             self.net = self.net.to(device).eval()
         self.device = device
 
+    def _vocabulary(self) -> Vocab:
+        if self.vocab is None:  # cheap: the JSON beside the weights, not the weights
+            self.vocab = Vocab.from_json(load_config(self.weights)["vocab"])
+        return self.vocab
+
+    def check(self, request: EditRequest, options: Options) -> None:
+        """Refuse bad requests before they are queued: every problem build_problem can find."""
+        super().check(request, options)
+        shift = melody_shift(request, self._vocabulary())
+        build_problem(transpose_request(request, shift) if shift else request, self._vocabulary())
+
     def inpaint(self, request: EditRequest, options: DeepBachOptions, job: JobContext) -> list[Variation]:
+        return self.inpaint_batch([(request, options, job)])[0]
+
+    def inpaint_batch(self, items: list[tuple[EditRequest, Options, JobContext]]) -> list[list[Variation]]:
+        """Requests with the same schedule share every forward pass; a cancelled one drops out."""
         if self.net is None:
-            self.load(getattr(job, "device", None) or "cpu")
+            self.load(getattr(items[0][2], "device", None) or "cpu")
+        prepared = [self._prepare(request, options, job) for request, options, job in items]
+        groups: dict[Schedule, list[_Item]] = {}
+        for item, (_, options, _) in zip(prepared, items, strict=True):
+            groups.setdefault(options.schedule(), []).append(item)
+        for schedule, group in groups.items():
+            run_chains(self.net, [c for item in group for c in item.chains], schedule, _reporter(group))
+        if all(item.stopped for item in prepared):
+            raise prepared[0].stopped
+        return [self._variations(item) for item in prepared]
+
+    def _prepare(self, request: EditRequest, options: DeepBachOptions, job: JobContext) -> _Item:
         shift = melody_shift(request, self.vocab)
         if shift:
             job.warn(
@@ -74,16 +116,32 @@ class DeepBach(Model):
         shifted = transpose_request(request, shift) if shift else request
         problem = build_problem(shifted, self.vocab)
         seeds = options.seeds()
-        grids, log_probs = gibbs(self.net, problem, seeds, options.schedule(), job.progress)
-        return [
-            Variation(
-                score=self._result(problem, grid, shifted, request, shift), log_prob=float(lp), seed=seed
-            )
-            for grid, lp, seed in zip(grids, log_probs, seeds, strict=True)
-        ]
+        return _Item(request, shifted, shift, problem, seeds, job, [Chain(problem, seed) for seed in seeds])
 
-    def _result(self, problem, grid, shifted: EditRequest, request: EditRequest, shift: int):
-        score = to_score(problem, grid, self.vocab, shifted)
-        if not shift:
-            return score
-        return merge_result(request.score, transpose_score(score, -shift), request.regions)
+    def _variations(self, item: _Item) -> list[Variation]:
+        if item.stopped:
+            return []  # the engine reports why when it checks the job
+        out = []
+        for chain, seed in zip(item.chains, item.seeds, strict=True):
+            score = to_score(item.problem, chain.state.numpy(), self.vocab, item.shifted)
+            if item.shift:
+                score = merge_result(
+                    item.request.score, transpose_score(score, -item.shift), item.request.regions
+                )
+            out.append(Variation(score=score, log_prob=chain.log_prob(), seed=seed))
+        return out
+
+
+def _reporter(group: list[_Item]):
+    """progress() for run_chains: report to every job; drop the chains of jobs that stopped."""
+
+    def report(fraction: float) -> list[Chain]:
+        for item in group:
+            if not item.stopped:
+                try:
+                    item.job.progress(fraction)
+                except ScorehostError as exc:
+                    item.stopped = exc
+        return [c for item in group if not item.stopped for c in item.chains]
+
+    return report

@@ -42,7 +42,69 @@ class Schedule:
         return self.temperature_start * ratio ** (n / (self.iterations - 1))
 
 
+class Chain:
+    """One variation of one problem: its state, generator and running log-probabilities."""
+
+    def __init__(self, problem: Problem, seed: int) -> None:
+        self.gen = torch.Generator().manual_seed(seed)
+        self.state = torch.from_numpy(problem.grid.copy())
+        self.logp = torch.zeros(problem.grid.shape)
+        self.writable = torch.from_numpy(problem.writable)
+        self.allowed = torch.from_numpy(problem.allowed)
+        self.meta = torch.from_numpy(problem.meta)
+        columns = np.flatnonzero(problem.writable.any(axis=0))
+        self.first, self.last = int(columns[0]), int(columns[-1]) + 1
+        self.mask = self.probs = self.before = torch.empty(0)
+
+    def begin_sweep(self, fraction: float) -> None:
+        self.mask = _choose(self.writable, fraction, self.gen)
+        self.probs = torch.zeros(self.allowed.shape)
+        self.before = self.state.clone()
+
+    def tiles(self, width: int) -> list[int]:
+        return [
+            s
+            for s in _tiles(self.first, self.last, width, self.gen)
+            if self.mask[:, max(0, s) : s + width].any()
+        ]
+
+    def end_sweep(self) -> None:
+        _repair(self.state, self.before, self.probs, self.mask, self.writable, self.allowed, self.gen)
+
+    def log_prob(self) -> float:
+        return float(self.logp[self.writable].sum())
+
+
 @torch.no_grad()
+def run_chains(
+    net: CellTransformer,
+    chains: list[Chain],
+    schedule: Schedule,
+    progress: Callable[[float], list[Chain]] | None = None,
+) -> None:
+    """Sweep every chain schedule.iterations times, all windows of all chains in one batch per sweep.
+
+    progress(fraction) returns the chains still wanted (a cancelled job's chains drop out)."""
+    device = next(net.parameters()).device
+    width = net.config.window
+    for n in range(schedule.iterations):
+        chains = progress(n / schedule.iterations) if progress else chains
+        if not chains:
+            return
+        for chain in chains:
+            chain.begin_sweep(schedule.mask_fraction(n))
+        tiles = [(chain, s) for chain in chains for s in chain.tiles(width)]
+        tokens = torch.stack([_window(torch.where(c.mask, MASK, c.state), s, width, PAD) for c, s in tiles])
+        metas = torch.stack([_meta_window(c.meta, s, width) for c, s in tiles])
+        logits = net(tokens.to(device), metas.to(device)).float().cpu()
+        for (chain, s), tile_logits in zip(tiles, logits, strict=True):
+            _sample_tile(chain, tile_logits, s, schedule, n)
+        for chain in chains:
+            chain.end_sweep()
+    if progress:
+        progress(1.0)
+
+
 def gibbs(
     net: CellTransformer,
     problem: Problem,
@@ -51,41 +113,14 @@ def gibbs(
     progress: Callable[[float], None] = lambda _: None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sample len(seeds) grids; return them (B, 4, T) and each one's log-probability of its written cells."""
-    device = next(net.parameters()).device
-    gens = [torch.Generator().manual_seed(seed) for seed in seeds]
-    states = [torch.from_numpy(problem.grid.copy()) for _ in seeds]
-    logps = [torch.zeros(problem.grid.shape) for _ in seeds]
-    writable = torch.from_numpy(problem.writable)
-    allowed = torch.from_numpy(problem.allowed)
-    meta = torch.from_numpy(problem.meta)
-    columns = np.flatnonzero(problem.writable.any(axis=0))
-    first, last = int(columns[0]), int(columns[-1]) + 1
-    width = net.config.window
-    for n in range(schedule.iterations):
-        progress(n / schedule.iterations)
-        masks = [_choose(writable, schedule.mask_fraction(n), g) for g in gens]
-        tiles = [
-            (b, s)
-            for b, g in enumerate(gens)
-            for s in _tiles(first, last, width, g)
-            if masks[b][:, max(0, s) : s + width].any()
-        ]
-        tokens = torch.stack(
-            [_window(torch.where(masks[b], MASK, states[b]), s, width, PAD) for b, s in tiles]
-        )
-        metas = torch.stack([_meta_window(meta, s, width) for _, s in tiles])
-        logits = net(tokens.to(device), metas.to(device)).float().cpu()
-        probs = [torch.zeros(allowed.shape) for _ in seeds]
-        before = [state.clone() for state in states]
-        for (b, s), tile_logits in zip(tiles, logits, strict=True):
-            cells = (states[b], logps[b], probs[b], masks[b])
-            _sample_tile(cells, allowed, tile_logits, s, schedule, n, gens[b])
-        for b in range(len(seeds)):
-            _repair(states[b], before[b], probs[b], masks[b], writable, allowed, gens[b])
-    progress(1.0)
-    grids = np.stack([s.numpy() for s in states])
-    log_probs = np.array([float(lp[writable].sum()) for lp in logps])
-    return grids, log_probs
+    chains = [Chain(problem, seed) for seed in seeds]
+
+    def report(fraction: float) -> list[Chain]:
+        progress(fraction)
+        return chains
+
+    run_chains(net, chains, schedule, report)
+    return np.stack([c.state.numpy() for c in chains]), np.array([c.log_prob() for c in chains])
 
 
 def _choose(writable: torch.Tensor, fraction: float, gen: torch.Generator) -> torch.Tensor:
@@ -116,9 +151,16 @@ def _meta_window(meta: torch.Tensor, start: int, width: int) -> torch.Tensor:
     return out
 
 
-def _sample_tile(cells, allowed, logits, start: int, schedule: Schedule, n: int, gen) -> None:
-    """Sample the masked cells of one window; cells = (state, logp, probs, mask) of its variation."""
-    state, logp, probs, mask = cells
+def _sample_tile(chain: Chain, logits: torch.Tensor, start: int, schedule: Schedule, n: int) -> None:
+    """Sample the masked cells of one window of a chain."""
+    state, logp, probs, mask, allowed, gen = (
+        chain.state,
+        chain.logp,
+        chain.probs,
+        chain.mask,
+        chain.allowed,
+        chain.gen,
+    )
     lo, hi = max(0, start), min(state.shape[1], start + logits.shape[1])
     tile_mask = mask[:, lo:hi]
     if not tile_mask.any():

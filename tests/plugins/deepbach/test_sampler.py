@@ -196,3 +196,30 @@ def test_every_writable_cell_is_sampled(chorale, tiny_net, vocab):
     problem = build_problem(EditRequest(model="deepbach", score=score, regions=regions), vocab)
     grids, _ = gibbs(tiny_net(), problem, list(range(6)), Schedule(iterations=2))
     assert not (grids[:, problem.writable] == MASK).any()
+
+
+def test_a_batch_serves_several_requests_and_drops_a_cancelled_one(chorale, tiny_net, vocab, job):
+    from scorehost.core.errors import JobCancelled
+
+    class CancelledJob(type(job)):
+        def progress(self, fraction: float) -> None:
+            if fraction > 0.3:
+                raise JobCancelled("cancelled")
+
+    score = chorale("bach/bwv66.6")
+    model = DeepBach(net=tiny_net(), vocab=vocab)
+    options = model.Options(seed=4, variations=2, iterations=6)
+    request = _partial_request(score)
+    alone = model.inpaint(request, options, job)
+    results = model.inpaint_batch([(request, options, job), (request, options, CancelledJob())])
+    assert results[1] == []
+    assert [v.score for v in results[0]] == [v.score for v in alone]
+    with pytest.raises(JobCancelled):
+        model.inpaint(request, options, CancelledJob())
+
+
+def test_check_refuses_bad_requests_before_queueing(chorale, vocab):
+    score = chorale("bach/bwv66.6")
+    request = EditRequest(model="deepbach", score=score, regions=[Region(track=1, start=10, end=100)])
+    with pytest.raises(RequestError, match="covers no sixteenth"):
+        DeepBach().check(request, DeepBach.Options())
