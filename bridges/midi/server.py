@@ -1,0 +1,249 @@
+"""The live MIDI bridge: virtual ports 'scorehost in' and 'scorehost out'.
+
+A DAW sends a track's notes and its MIDI clock to 'scorehost in'. On a trigger (a CC chosen in
+the settings, or /scorehost/live/fill over OSC) scorehost fills the requested bars of the
+recording with a model, and plays the written notes out of 'scorehost out' in time with the
+clock, on each pass, so a DAW track that records 'scorehost out' gets them.
+
+Ports come from mido over python-rtmidi (pip install 'scorehost[live]'): ALSA on Linux
+desktops, CoreMIDI on macOS; on a machine without sound hardware, JACK's dummy driver with
+MIDO_BACKEND=mido.backends.rtmidi/UNIX_JACK.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from typing import Any
+
+import mido
+from scorehost.core.bridge import Bridge
+from scorehost.core.cliparse import parse_constraint, parse_region
+from scorehost.core.engine import Engine, Job, Status
+from scorehost.core.errors import RequestError, ScorehostError
+from scorehost.core.requests import EditRequest
+from scorehost.core.score import Score, Track
+from scorehost.core.settings import Settings
+
+from .live import DRUM_CHANNEL, Player, Recorder, Transport, channel_track_name, track_channel
+
+log = logging.getLogger("scorehost.midi")
+
+REALTIME = {"clock", "start", "stop", "continue", "songpos"}
+DEFAULT_BACKEND = "mido.backends.rtmidi"
+
+
+class MidiBridge(Bridge):
+    name = "midi"
+    description = "Live MIDI: virtual ports 'scorehost in'/'scorehost out' that record, fill and play in time with the DAW's clock"
+
+    def __init__(self) -> None:
+        self.running = False
+        self.engine: Engine | None = None
+        self.settings: Settings | None = None
+        self.transport = Transport()
+        self.recorder = Recorder()
+        self.player: Player | None = None
+        self.inport = self.outport = None
+        self.last_job: Job | None = None
+        self._send_lock = threading.Lock()
+
+    # ---- Bridge -------------------------------------------------------------------------
+
+    def start(self, engine: Engine, settings: Settings) -> None:
+        self.engine, self.settings = engine, settings
+        self.meter = _meter(settings.midi_meter)
+        name = settings.midi_backend or os.environ.get("MIDO_BACKEND") or DEFAULT_BACKEND
+        try:
+            backend = mido.Backend(name, load=True)
+        except ImportError as exc:
+            raise ScorehostError(
+                f"live MIDI needs python-rtmidi ({exc}); install it with: pip install 'scorehost[live]'"
+            ) from exc
+        self.transport, self.recorder = Transport(), Recorder()
+        try:
+            self.outport = backend.open_output(settings.midi_out, virtual=True)
+            self.inport = backend.open_input(settings.midi_in, virtual=True, callback=self._receive)
+        except Exception as exc:
+            self._close_ports()
+            raise ScorehostError(
+                f"cannot open the virtual MIDI ports ({type(exc).__name__}: {exc}). Linux needs an ALSA "
+                "sequencer (/dev/snd/seq) or a JACK server: JACK_NO_AUDIO_RESERVATION=1 jackd -d dummy & "
+                "and MIDO_BACKEND=mido.backends.rtmidi/UNIX_JACK"
+            ) from exc
+        self.player = Player(self._send)
+        self.running = True
+
+    def stop(self) -> None:
+        self.running = False
+        if self.player is not None:
+            self.player.close()
+            self.player = None
+        self._close_ports()
+
+    def address(self) -> str:
+        if not self.settings:
+            return ""
+        trigger = self.settings.midi_trigger_cc
+        return f"ports {self.settings.midi_in!r} and {self.settings.midi_out!r}" + (
+            f", trigger CC {trigger}" if trigger is not None else ""
+        )
+
+    def _close_ports(self) -> None:
+        for port in (self.inport, self.outport):
+            if port is not None:
+                try:
+                    port.close()
+                except Exception:
+                    log.debug("closing %s failed", port, exc_info=True)
+        self.inport = self.outport = None
+
+    # ---- what the DAW sends -------------------------------------------------------------
+
+    def _receive(self, msg: mido.Message) -> None:
+        """rtmidi's callback: keep it short, never raise."""
+        try:
+            now = time.monotonic()
+            if msg.type in REALTIME:
+                change = self.transport.feed(msg, now)
+                if self.player is None:
+                    return
+                if change in ("jump", "stop"):
+                    self.player.silence()
+                if msg.type == "clock" and self.transport.playing:
+                    self.player.on_pulse(self.transport.position(now), self.transport.interval, now)
+                return
+            settings = self.settings
+            if (
+                msg.type == "control_change"
+                and settings is not None
+                and msg.control == settings.midi_trigger_cc
+                and msg.value >= 64
+            ):
+                threading.Thread(target=self._triggered, name="scorehost-midi-fill", daemon=True).start()
+                return
+            self.recorder.feed(msg, self.transport.position(now), self.transport.playing)
+        except Exception:
+            log.exception("live MIDI message %s failed", msg)
+
+    def _triggered(self) -> None:
+        assert self.settings is not None
+        if not self.settings.midi_fill:
+            log.warning("MIDI trigger received, but no region is set: serve --midi-fill ch2:1-4")
+            return
+        try:
+            job, _ = self.fill([self.settings.midi_fill])
+            job.wait(self.settings.timeout + 5)
+        except ScorehostError as exc:
+            log.warning("live fill failed: %s", exc)
+
+    def _send(self, msg: mido.Message) -> None:
+        with self._send_lock:
+            if self.outport is not None:
+                self.outport.send(msg)
+
+    # ---- fills (the CC trigger and /scorehost/live/fill) --------------------------------
+
+    @property
+    def default_region(self) -> str:
+        return self.settings.midi_fill if self.settings else ""
+
+    def fill(
+        self,
+        specs: list[str],
+        model: str | None = None,
+        constraints: list[str] = (),  # type: ignore[assignment]
+        options: dict[str, Any] | None = None,
+        timeout: float | None = None,
+        play: bool = True,
+    ) -> tuple[Job, EditRequest]:
+        """Submit a fill of the recording; its result plays on each pass once it is done."""
+        assert self.engine is not None and self.settings is not None
+        model = model or self.settings.midi_model
+        if not model:
+            raise RequestError("name the model: model=ID, or start serve with --midi-model", "model")
+        score = self.recorder.score(self.meter, self.transport.bpm, _last_bar_end(specs, self.meter))
+        score = _with_channel_tracks(score, specs)
+        request = EditRequest(
+            model=model,
+            score=score,
+            regions=[r for spec in specs for r in parse_region(score, spec)],
+            constraints=[parse_constraint(score, c) for c in constraints],
+            options=options or {},
+            timeout=timeout,
+        )
+        job = self.engine.submit(request)
+        self.last_job = job
+        if play:
+            job.on_change(lambda j: j.done and j.status == Status.DONE and self._play(j, request))
+        return job, request
+
+    def _play(self, job: Job, request: EditRequest) -> None:
+        if self.player is None or job.result is None:
+            return
+        score = job.result.variations[0].score
+        spans, notes = [], {}
+        for region in request.regions:
+            track = score.tracks[region.track]
+            channel = _channel_of(track, region.track)
+            spans.append((channel, region.start, region.end))
+            notes.setdefault(channel, []).extend(
+                n for n in track.notes if region.start <= n.start < region.end
+            )
+        self.player.set_notes(spans, notes)
+
+    def clear(self) -> None:
+        self.recorder.clear()
+        if self.player is not None:
+            self.player.clear()
+
+    def state(self) -> dict[str, Any]:
+        now = time.monotonic()
+        return {
+            "playing": self.transport.playing,
+            "position": self.transport.position(now),
+            "notes": self.recorder.count(),
+            "bpm": float(self.transport.bpm),
+            "tracks": ",".join(sorted(channel_track_name(c) for c in self.recorder.notes)),
+        }
+
+
+def _meter(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match or int(match.group(2)) not in (1, 2, 4, 8, 16, 32, 64):
+        raise ScorehostError(f"midi_meter must be like 4/4 or 6/8, not {text!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def _last_bar_end(specs: list[str], meter: tuple[int, int]) -> int:
+    """How long the recording must be for the spans the specs name (bar 1 starts at tick 0)."""
+    bar = meter[0] * 1920 // meter[1]
+    end = 0
+    for spec in specs:
+        span = spec.partition(":")[2].strip().lower()
+        if ticks := re.fullmatch(r"t(\d+)-(\d+)", span):
+            end = max(end, int(ticks.group(2)))
+        elif bars := re.fullmatch(r"(\d+)(?:-(\d+))?", span):
+            end = max(end, int(bars.group(2) or bars.group(1)) * bar)
+    return end
+
+
+def _with_channel_tracks(score: Score, specs: list[str]) -> Score:
+    """Add an empty track for each chN a region names that the recording lacks (track infill)."""
+    tracks = list(score.tracks)
+    names = {t.name for t in tracks}
+    for spec in specs:
+        for ref in spec.partition(":")[0].split(","):
+            channel = track_channel(ref)
+            if channel is not None and channel_track_name(channel) not in names:
+                tracks.append(Track(name=channel_track_name(channel), is_drum=channel == DRUM_CHANNEL))
+                names.add(channel_track_name(channel))
+    return score.model_copy(update={"tracks": tracks})
+
+
+def _channel_of(track: Track, index: int) -> int:
+    channel = track_channel(track.name)
+    return channel if channel is not None else index % 16

@@ -1,0 +1,88 @@
+"""MIDI bridge fixtures: a JACK server with the dummy driver (virtual ports without sound
+hardware, as in CI), and the 'octave' test model that writes visible, checkable notes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+from scorehost.core import hookimpl
+from scorehost.core.model import Model
+from scorehost.core.requests import Variation
+
+JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
+
+
+class Octave(Model):
+    """Writes into each region the notes track 0 has there, an octave lower."""
+
+    model_id = "octave"
+    description = "test: copies track 0 an octave down into the regions"
+
+    def inpaint(self, request, options, job):
+        score = request.score
+        tracks = list(score.tracks)
+        for region in request.regions:
+            source = [n for n in score.tracks[0].notes if region.start <= n.start < region.end]
+            kept = [n for n in tracks[region.track].notes if not region.start <= n.start < region.end]
+            written = [
+                n.model_copy(
+                    update={"pitch": n.pitch - 12, "duration": min(n.duration, region.end - n.start)}
+                )
+                for n in source
+            ]
+            tracks[region.track] = tracks[region.track].model_copy(update={"notes": kept + written})
+        result = score.model_copy(update={"tracks": tracks})
+        return [Variation(score=result, log_prob=-1.0, seed=s) for s in options.seeds()]
+
+
+class OctavePlugin:
+    @hookimpl
+    def register_models(self, register):
+        register(Octave())
+
+
+@pytest.fixture
+def octave_host(host):
+    host.pm.register(OctavePlugin(), name="octave")
+    return host
+
+
+def _jack_running(env) -> bool:
+    if not shutil.which("jack_lsp"):
+        return False
+    probe = subprocess.run(["jack_lsp"], env=env, capture_output=True, timeout=10)
+    return probe.returncode == 0
+
+
+@pytest.fixture(scope="session")
+def jack():
+    """A JACK server: the one running, or jackd with the dummy driver started for the session."""
+    if not shutil.which("jackd"):
+        pytest.skip("jackd is not installed (apt-get install jackd2); live MIDI needs a JACK server here")
+    env = {**os.environ, "JACK_NO_START_SERVER": "1"}
+    started = None
+    if not _jack_running(env):
+        log = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the server
+        started = subprocess.Popen(
+            ["jackd", "-r", "-d", "dummy", "-r", "48000", "-p", "256"],
+            env={**env, "JACK_NO_AUDIO_RESERVATION": "1"},
+            stdout=log,
+            stderr=log,
+        )
+        deadline = time.monotonic() + 15
+        while not _jack_running(env):
+            if started.poll() is not None or time.monotonic() > deadline:
+                started.kill()
+                raise RuntimeError("jackd -d dummy did not start")
+            time.sleep(0.1)
+    yield JACK_BACKEND
+    if started is not None:
+        started.terminate()
+        try:
+            started.wait(10)
+        except subprocess.TimeoutExpired:
+            started.kill()

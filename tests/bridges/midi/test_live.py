@@ -1,0 +1,232 @@
+"""Live MIDI: clock following, recording and playback; then the real thing through JACK's dummy driver."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import mido
+import pytest
+from scorehost.bridges.midi.live import Player, Recorder, Transport
+from scorehost.core.engine import Engine
+from scorehost.core.score import Note
+from scorehost.core.settings import Settings
+
+# ---- without ports ----------------------------------------------------------------------
+
+
+def test_transport_follows_start_clock_songpos_and_interpolates():
+    transport = Transport()
+    transport.feed(mido.Message("start"), 0.0)
+    assert transport.position(0.0) == 0
+    for pulse in range(25):  # 120 bpm: a pulse every 1/48 s
+        transport.feed(mido.Message("clock"), pulse / 48)
+    assert transport.position(24 / 48) == 480  # the 25th pulse marks beat 2
+    assert transport.position(24 / 48 + 1 / 96) == 490  # half a pulse later
+    assert abs(transport.bpm - 120) < 1
+    assert transport.feed(mido.Message("songpos", pos=16), 1.0) == "jump"  # bar 2 (16 sixteenths)
+    transport.feed(mido.Message("clock"), 1.0)
+    assert transport.position(1.0) == 1920
+    transport.feed(mido.Message("stop"), 1.1)
+    transport.feed(mido.Message("clock"), 1.1)
+    assert transport.position(1.2) == 1920 and not transport.playing
+
+
+def test_recorder_makes_one_track_per_channel_and_replaces_retakes():
+    recorder = Recorder()
+    recorder.feed(mido.Message("program_change", channel=2, program=33), 0, True)
+    recorder.feed(mido.Message("note_on", channel=2, note=40, velocity=90), 0, True)
+    recorder.feed(mido.Message("note_off", channel=2, note=40), 470, True)
+    recorder.feed(mido.Message("note_on", channel=0, note=72, velocity=70), 480, True)
+    recorder.feed(mido.Message("note_on", channel=0, note=72, velocity=0), 960, True)
+    recorder.feed(mido.Message("note_on", channel=0, note=74, velocity=70), 980, False)  # stopped
+    recorder.feed(mido.Message("note_on", channel=0, note=72, velocity=60), 490, True)  # next loop pass
+    recorder.feed(mido.Message("note_off", channel=0, note=72), 900, True)
+    score = recorder.score((3, 4), 100.0, min_length=4 * 1440)
+    assert [t.name for t in score.tracks] == ["ch1", "ch3"]
+    assert score.tracks[1].program == 33 and score.length == 4 * 1440 and score.tempos[0].bpm == 100
+    assert [(n.start, n.duration, n.velocity) for n in score.tracks[0].notes] == [(490, 410, 60)]
+
+
+def test_player_sends_each_note_in_its_pulse_and_silences_on_a_locate():
+    sent = []
+    player = Player(lambda msg: sent.append((time.monotonic(), msg)))
+    try:
+        player.set_notes(
+            [(1, 0, 1920)],
+            {1: [Note(start=10, duration=20, pitch=50), Note(start=40, duration=480, pitch=52)]},
+        )
+        now = time.monotonic()
+        player.on_pulse(0, 0.02, now)
+        player.on_pulse(20, 0.02, now + 0.02)
+        player.on_pulse(40, 0.02, now + 0.04)
+        time.sleep(0.15)
+        kinds = [(m.type, m.note) for _, m in sent]
+        assert kinds == [("note_on", 50), ("note_off", 50), ("note_on", 52)]
+        assert abs(sent[0][0] - (now + 0.01)) < 0.02
+        player.silence()  # a locate: the sounding note is released
+        assert [(m.type, m.note, m.channel) for _, m in sent[3:]] == [("note_off", 52, 1)]
+        player.set_notes([(1, 0, 1920)], {})  # a new fill replaces the old one
+        assert player.events == []
+    finally:
+        player.close()
+
+
+# ---- through JACK ------------------------------------------------------------------------
+
+
+def _find(names: list[str], wanted: str) -> str:
+    matches = [n for n in names if wanted in n]
+    assert matches, f"no port named {wanted!r} in {names}"
+    return matches[0]
+
+
+class FakeDaw:
+    """Plays a clock and notes into 'scorehost in' and records what comes out of 'scorehost out',
+    stamping each message with the clock pulse it arrived at."""
+
+    def __init__(self, backend, bpm: float):
+        self.backend = mido.Backend(backend, load=True)
+        self.interval = 60 / bpm / 24
+        self.out = self.backend.open_output(_find(self.backend.get_output_names(), "scorehost in"))
+        self.pulse = -1
+        self.heard: list[tuple[int, mido.Message]] = []
+        self.inp = self.backend.open_input(
+            _find(self.backend.get_input_names(), "scorehost out"), callback=self._heard
+        )
+
+    def _heard(self, msg):
+        if msg.type in ("note_on", "note_off"):
+            self.heard.append((self.pulse, msg))
+
+    def play(self, pulses: int, notes: dict[int, list[mido.Message]], start: mido.Message) -> None:
+        """Send start (or songpos+continue), then pulses, with notes sent just after their pulse."""
+        self.out.send(start) if start.type == "start" else (
+            self.out.send(start),
+            self.out.send(mido.Message("continue")),
+        )
+        begin = time.perf_counter()
+        for pulse in range(pulses):
+            while time.perf_counter() < begin + pulse * self.interval:
+                time.sleep(0.0005)
+            self.pulse = pulse
+            self.out.send(mido.Message("clock"))
+            for msg in notes.get(pulse, []):
+                self.out.send(msg)
+        self.out.send(mido.Message("stop"))
+
+    def close(self):
+        self.out.close()
+        self.inp.close()
+
+
+def test_notes_played_under_a_clock_come_back_filled_in_the_right_bars(jack, octave_host, tmp_path):
+    from scorehost.bridges.midi.server import MidiBridge
+
+    settings = Settings(
+        midi_backend=jack, midi_model="octave", midi_fill="ch2:2-3", midi_trigger_cc=119, midi_meter="4/4"
+    )
+    engine = Engine(octave_host, device="cpu", default_timeout=20)
+    bridge = MidiBridge()
+    bridge.start(engine, settings)
+    daw = FakeDaw(jack, bpm=300)
+    try:
+        # Pass 1: a melody on channel 1, one quarter note per beat through bars 1-3 (pulses 0..287).
+        melody = {}
+        for beat in range(12):
+            melody[beat * 24] = [mido.Message("note_on", channel=0, note=60 + beat, velocity=100)]
+            melody[beat * 24 + 12] = [mido.Message("note_off", channel=0, note=60 + beat)]
+        daw.play(12 * 24 + 2, melody, mido.Message("start"))
+        time.sleep(0.1)
+        assert bridge.state()["notes"] == 12
+        daw.out.send(mido.Message("control_change", channel=0, control=119, value=127))  # the trigger
+        deadline = time.monotonic() + 10
+        while bridge.last_job is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        bridge.last_job.wait(10)
+        time.sleep(0.1)
+        # Pass 2: the DAW loops back to the top; the fill of bars 2-3 plays out on channel 2.
+        daw.heard.clear()
+        daw.play(12 * 24 + 2, {}, mido.Message("songpos", pos=0))
+        time.sleep(0.1)
+    finally:
+        daw.close()
+        bridge.stop()
+        engine.shutdown(timeout=2)
+    ons = [(pulse, m.note, m.channel) for pulse, m in daw.heard if m.type == "note_on" and m.velocity > 0]
+    assert [(note, channel) for _, note, channel in ons] == [(60 + beat - 12, 1) for beat in range(4, 12)]
+    for (pulse, note, _), beat in zip(ons, range(4, 12), strict=True):
+        assert abs(pulse - beat * 24) <= 3, f"note {note} came at pulse {pulse}, not {beat * 24}"
+    offs = [m for _, m in daw.heard if m.type == "note_off" or m.velocity == 0]
+    assert len(offs) == 8
+
+
+def test_ports_fail_with_a_clear_message_without_a_midi_system(octave_host):
+    from scorehost.bridges.midi.server import MidiBridge
+    from scorehost.core.errors import ScorehostError
+
+    engine = Engine(octave_host, device="cpu")
+    try:
+        with pytest.raises(ScorehostError, match="python-rtmidi|virtual MIDI ports"):
+            MidiBridge().start(engine, Settings(midi_backend="mido.backends.nonexistent"))
+    finally:
+        engine.shutdown(timeout=2)
+
+
+def test_threads_left_running_are_daemons():
+    assert all(t.daemon for t in threading.enumerate() if t.name.startswith("scorehost-midi"))
+
+
+def test_an_osc_live_fill_writes_a_file_and_reports_the_notes(jack, octave_host, tmp_path):
+    from scorehost.bridges.client.osc import OscClient
+    from scorehost.bridges.midi.server import MidiBridge
+    from scorehost.bridges.osc.server import OscBridge
+    from scorehost.core import hookimpl
+    from scorehost.core.scoreio import read_score
+
+    midi = MidiBridge()
+
+    class Bridges:
+        @hookimpl
+        def register_bridges(self, register):
+            register(midi)
+
+    octave_host.pm.register(Bridges(), name="bridges")
+    settings = Settings(midi_backend=jack, osc_port=0, allowed_dirs=[tmp_path], midi_meter="3/4")
+    engine = Engine(octave_host, device="cpu", default_timeout=20)
+    osc = OscBridge()
+    osc.start(engine, settings)
+    client = OscClient("127.0.0.1", osc.port)
+    try:
+        from scorehost.bridges.client.osc import OscError
+
+        with pytest.raises(OscError, match="not_running"):
+            client.call("live/status")
+        midi.start(engine, settings)
+        for msg in ("start", "clock"):
+            midi._receive(mido.Message(msg))
+        midi.recorder.feed(mido.Message("note_on", channel=0, note=67, velocity=80), 0, True)
+        midi.recorder.feed(mido.Message("note_off", channel=0, note=67), 480, True)
+        playing, position, notes, bpm, tracks = client.call("live/status")
+        assert (playing, notes, tracks) == (1, 1, "ch1")
+        out = tmp_path / "live.mid"
+        replies = []
+        done = client.call(
+            "live/fill",
+            "model=octave",
+            "region=ch5:1-2",
+            f"out={out}",
+            on_reply=lambda n, v: replies.append((n, v)),
+        )
+        assert done[2] == str(out)
+        result = read_score(out)
+        assert [t.name for t in result.tracks] == ["ch1", "ch5"] and result.length == 2 * 1440
+        assert [(n.pitch, n.start) for n in result.tracks[1].notes] == [(55, 0)]
+        chunk = next(v for n, v in replies if n == "notes")
+        assert chunk[3] == "ch5" and chunk[6:] == [55, 0.0, 1.0, 80]
+        assert client.call("live/clear") == [] and client.call("live/status")[2] == 0
+    finally:
+        client.close()
+        osc.stop()
+        midi.stop()
+        engine.shutdown(timeout=2)
