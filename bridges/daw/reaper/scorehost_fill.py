@@ -1,0 +1,277 @@
+"""scorehost fill: a REAPER script (Python ReaScript) that fills the time selection of the
+selected MIDI items with a scorehost model.
+
+Select one or more MIDI items (on one or more tracks), make a time selection, run the script.
+Every selected item's track becomes a track of the score; the notes of the selected items
+outside the time selection, and (optionally) the MIDI items of the other tracks under the
+selection, are the context. The notes inside the time selection on the selected items are
+replaced by the model's, in one undo step.
+
+It talks to `scorehost serve` (HTTP bridge, default http://127.0.0.1:8765) with only the
+standard library, so REAPER's Python needs nothing installed. Settings (server, model, model
+options, context, token) are asked in a small dialog the first time, or every time with the
+"ask" setting, and kept in REAPER's ExtState.
+
+Install: Actions > Show action list > New action > Load ReaScript..., pick this file (REAPER
+must have Python enabled under Preferences > Plug-ins > ReaScript).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+SECTION = "scorehost"
+TICKS_PER_QUARTER = 480
+FIELDS = (
+    ("url", "Server URL", "http://127.0.0.1:8765"),
+    ("model", "Model", "deepbach"),
+    ("options", "Options (k=v k=v)", ""),
+    ("context", "Other tracks as context (y/n)", "y"),
+    ("token", "Token (if the server has one)", ""),
+    ("ask", "Ask every time (y/n)", "y"),
+)
+TIMEOUT = 600
+
+
+class FillError(Exception):
+    """A problem the user can fix; shown in a message box."""
+
+
+class Reaper:
+    """The ReaScript calls this script uses, by their names without the RPR_ prefix."""
+
+    def __init__(self, namespace: dict):
+        self.namespace = namespace
+
+    def __getattr__(self, name: str):
+        return self.namespace["RPR_" + name]
+
+
+# ---- settings ---------------------------------------------------------------------------
+
+
+def load_settings(api) -> dict:
+    found = {}
+    for key, _caption, default in FIELDS:
+        value = api.GetExtState(SECTION, key)
+        found[key] = value if value else default
+    return found
+
+
+def ask_settings(api, current: dict) -> dict | None:
+    """REAPER's GetUserInputs dialog; None if cancelled. Values may not contain commas."""
+    captions = ",".join(caption for _key, caption, _default in FIELDS) + ",extrawidth=220"
+    values = ",".join(current[key].replace(",", " ") for key, _c, _d in FIELDS)
+    answer = api.GetUserInputs("scorehost fill", len(FIELDS), captions, values, 4096)
+    if not answer[0]:
+        return None
+    parts = answer[4].split(",")
+    chosen = {key: (parts[i].strip() if i < len(parts) else "") for i, (key, _c, _d) in enumerate(FIELDS)}
+    for key, value in chosen.items():
+        api.SetExtState(SECTION, key, value, True)
+    return chosen
+
+
+def parse_options(text: str) -> dict:
+    options = {}
+    for pair in text.split():
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise FillError(f"write options as key=value separated by spaces, not {pair!r}")
+        try:
+            options[key] = json.loads(value)
+        except ValueError:
+            options[key] = value
+    return options
+
+
+# ---- reading the project ----------------------------------------------------------------
+
+
+def _tick(qn: float) -> int:
+    return int(round(qn * TICKS_PER_QUARTER))
+
+
+def _midi_takes(api, items):
+    for item in items:
+        take = api.GetActiveTake(item)
+        if take and api.TakeIsMIDI(take):
+            yield item, take
+
+
+def _item_span(api, item) -> tuple[int, int]:
+    position = api.GetMediaItemInfo_Value(item, "D_POSITION")
+    length = api.GetMediaItemInfo_Value(item, "D_LENGTH")
+    return _tick(api.TimeMap2_timeToQN(0, position)), _tick(api.TimeMap2_timeToQN(0, position + length))
+
+
+def _track_name(api, track) -> str:
+    name = api.GetSetMediaTrackInfo_String(track, "P_NAME", "", False)[3]
+    number = int(api.GetMediaTrackInfo_Value(track, "IP_TRACKNUMBER"))
+    return name or f"Track {number}"
+
+
+def read_notes(api, take) -> list[dict]:
+    """The unmuted notes of a take, in ticks from the start of the project."""
+    count = api.MIDI_CountEvts(take, 0, 0, 0)[2]
+    notes = []
+    for index in range(count):
+        _ok, _take, _i, _selected, muted, start, end, _chan, pitch, velocity = api.MIDI_GetNote(
+            take, index, 0, 0, 0, 0, 0, 0, 0
+        )
+        if muted:
+            continue
+        first = _tick(api.MIDI_GetProjQNFromPPQPos(take, start))
+        last = _tick(api.MIDI_GetProjQNFromPPQPos(take, end))
+        notes.append(
+            {
+                "start": first,
+                "duration": max(1, last - first),
+                "pitch": int(pitch),
+                "velocity": max(1, int(velocity)),
+            }
+        )
+    return notes
+
+
+def encode_selection(api, settings: dict) -> tuple[dict, dict]:
+    """The edit request for the selection, and the plan for writing the answer back."""
+    _set, _loop, sel_start, sel_end, _seek = api.GetSet_LoopTimeRange(False, False, 0, 0, False)
+    if sel_end <= sel_start:
+        raise FillError("make a time selection over the bars to fill")
+    start, end = _tick(api.TimeMap2_timeToQN(0, sel_start)), _tick(api.TimeMap2_timeToQN(0, sel_end))
+    selected = [api.GetSelectedMediaItem(0, i) for i in range(api.CountSelectedMediaItems(0))]
+    chosen = list(_midi_takes(api, selected))
+    if not chosen:
+        raise FillError("select the MIDI items to fill")
+    tracks: list[dict] = []
+    index_of: dict = {}  # REAPER track -> score track
+    plan = {"start": start, "end": end, "takes": []}
+    length = end
+    for item, take in chosen:
+        track = api.GetMediaItem_Track(item)
+        if track not in index_of:
+            index_of[track] = len(tracks)
+            tracks.append({"name": _track_name(api, track), "notes": []})
+        tracks[index_of[track]]["notes"] += read_notes(api, take)
+        item_start, item_end = _item_span(api, item)
+        length = max(length, item_end)
+        plan["takes"].append({"take": take, "track": index_of[track], "start": item_start, "end": item_end})
+    written = len(tracks)
+    if settings.get("context", "y").lower().startswith("y"):
+        others = [api.GetMediaItem(0, i) for i in range(api.CountMediaItems(0))]
+        for item, take in _midi_takes(api, others):
+            track = api.GetMediaItem_Track(item)
+            if item in selected or (track in index_of and index_of[track] < written):
+                continue
+            item_start, item_end = _item_span(api, item)
+            if item_end <= start or item_start >= end:
+                continue  # context far from the selection is left out
+            if track not in index_of:
+                index_of[track] = len(tracks)
+                tracks.append({"name": _track_name(api, track), "notes": []})
+            tracks[index_of[track]]["notes"] += read_notes(api, take)
+            length = max(length, item_end)
+    _proj, _time, numerator, denominator, bpm = api.TimeMap_GetTimeSigAtTime(0, sel_start, 0, 0, 0)
+    bar = int(numerator) * TICKS_PER_QUARTER * 4 // int(denominator)
+    score = {
+        "title": "REAPER selection",
+        "length": -(-length // bar) * bar,
+        "tracks": tracks,
+        "time_signatures": [{"tick": 0, "numerator": int(numerator), "denominator": int(denominator)}],
+        "tempos": [{"tick": 0, "bpm": float(bpm)}],
+    }
+    body = {
+        "model": settings["model"],
+        "score": score,
+        "regions": [{"track": i, "start": start, "end": end} for i in range(written)],
+        "options": parse_options(settings.get("options", "")),
+    }
+    return body, plan
+
+
+# ---- writing the answer -----------------------------------------------------------------
+
+
+def apply_result(api, plan: dict, score: dict) -> int:
+    """Replace the notes in the selection of each selected take by the result's; returns how many."""
+    start, end = plan["start"], plan["end"]
+    inserted = 0
+    for entry in plan["takes"]:
+        take = entry["take"]
+        count = api.MIDI_CountEvts(take, 0, 0, 0)[2]
+        channel = 0
+        for index in reversed(range(count)):
+            note = api.MIDI_GetNote(take, index, 0, 0, 0, 0, 0, 0, 0)
+            channel = int(note[7])
+            tick = _tick(api.MIDI_GetProjQNFromPPQPos(take, note[5]))
+            if start <= tick < end and entry["start"] <= tick < entry["end"]:
+                api.MIDI_DeleteNote(take, index)
+        low, high = max(start, entry["start"]), min(end, entry["end"])
+        for note in score["tracks"][entry["track"]]["notes"]:
+            if low <= note["start"] < high:
+                first = api.MIDI_GetPPQPosFromProjQN(take, note["start"] / TICKS_PER_QUARTER)
+                stop = min(note["start"] + note["duration"], entry["end"])
+                last = api.MIDI_GetPPQPosFromProjQN(take, stop / TICKS_PER_QUARTER)
+                api.MIDI_InsertNote(
+                    take, False, False, first, last, channel, note["pitch"], note["velocity"], True
+                )
+                inserted += 1
+        api.MIDI_Sort(take)
+    return inserted
+
+
+# ---- talking to the server --------------------------------------------------------------
+
+
+def post_edit(settings: dict, body: dict) -> dict:
+    url = settings["url"].rstrip("/") + "/v1/edit"
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
+    request.add_header("Content-Type", "application/json")
+    if settings.get("token"):
+        request.add_header("Authorization", "Bearer " + settings["token"])
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:
+            return json.loads(answer.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.loads(exc.read())["error"]["message"]
+        except Exception:
+            message = f"HTTP {exc.code}"
+        raise FillError(f"scorehost refused: {message}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise FillError(f"cannot reach scorehost at {url} ({exc}); is `scorehost serve` running?") from None
+
+
+def main(api, post=post_edit) -> int:
+    settings = load_settings(api)
+    if settings.get("ask", "y").lower().startswith("y") or not api.GetExtState(SECTION, "model"):
+        settings = ask_settings(api, settings)
+        if settings is None:
+            return 0
+    try:
+        body, plan = encode_selection(api, settings)
+        result = post(settings, body)
+        score = result["variations"][0]["score"]
+        api.Undo_BeginBlock()
+        try:
+            count = apply_result(api, plan, score)
+        finally:
+            api.Undo_EndBlock("scorehost fill", -1)
+        api.UpdateArrange()
+        for warning in result.get("warnings", []):
+            api.ShowConsoleMsg(f"scorehost: {warning}\n")
+        return count
+    except FillError as exc:
+        api.ShowMessageBox(str(exc), "scorehost fill", 0)
+        return 0
+
+
+if __name__ == "__main__":
+    try:
+        from reaper_python import *  # noqa: F403 - REAPER's RPR_ functions
+    except ImportError:
+        raise SystemExit("run this script inside REAPER (Actions > Load ReaScript)") from None
+    main(Reaper(globals()))

@@ -1,0 +1,234 @@
+"""The REAPER script against a fake of the ReaScript calls it uses, and against the real HTTP bridge."""
+
+from __future__ import annotations
+
+import pytest
+from scorehost.bridges.daw.reaper import scorehost_fill as script
+from scorehost.core.requests import EditRequest
+
+PPQ = 960
+SECONDS_PER_QN = 0.5  # 120 bpm throughout
+
+
+class Take:
+    def __init__(self, start_qn: float, notes: list[list]):
+        self.start_qn = start_qn
+        self.notes = [
+            list(n) for n in notes
+        ]  # [selected, muted, start ppq, end ppq, channel, pitch, velocity]
+
+
+class Item:
+    def __init__(self, track: str, position: float, length: float, take: Take | None, midi: bool = True):
+        self.track, self.position, self.length, self.take, self.midi = track, position, length, take, midi
+
+
+class FakeReaper:
+    """The RPR_ calls of scorehost_fill.py, with REAPER's Python conventions (tuples of all arguments)."""
+
+    def __init__(
+        self, items: list[Item], selected: list[Item], selection: tuple[float, float], answers: str = ""
+    ):
+        self.items, self.selected, self.selection = items, selected, selection
+        self.ext: dict[tuple[str, str], str] = {}
+        self.answers = answers
+        self.messages: list[str] = []
+        self.undo: list[str] = []
+        self.tracks = sorted({i.track for i in items})
+
+    # project and items
+    def CountSelectedMediaItems(self, proj):
+        return len(self.selected)
+
+    def GetSelectedMediaItem(self, proj, index):
+        return self.selected[index]
+
+    def CountMediaItems(self, proj):
+        return len(self.items)
+
+    def GetMediaItem(self, proj, index):
+        return self.items[index]
+
+    def GetActiveTake(self, item):
+        return item.take
+
+    def TakeIsMIDI(self, take):
+        return next(i for i in self.items if i.take is take).midi
+
+    def GetMediaItem_Track(self, item):
+        return item.track
+
+    def GetMediaItemInfo_Value(self, item, name):
+        return {"D_POSITION": item.position, "D_LENGTH": item.length}[name]
+
+    def GetSetMediaTrackInfo_String(self, track, name, value, set_it):
+        assert name == "P_NAME" and not set_it
+        return (True, track, name, track, set_it)
+
+    def GetMediaTrackInfo_Value(self, track, name):
+        return float(self.tracks.index(track) + 1)
+
+    # time
+    def GetSet_LoopTimeRange(self, is_set, is_loop, start, end, seek):
+        return (is_set, is_loop, self.selection[0], self.selection[1], seek)
+
+    def TimeMap2_timeToQN(self, proj, time):
+        return time / SECONDS_PER_QN
+
+    def TimeMap_GetTimeSigAtTime(self, proj, time, num, denom, tempo):
+        return (proj, time, 4, 4, 120.0)
+
+    # MIDI
+    def MIDI_CountEvts(self, take, notes, ccs, sysex):
+        return (1, take, len(take.notes), 0, 0)
+
+    def MIDI_GetNote(self, take, index, *_):
+        return (True, take, index, *take.notes[index])
+
+    def MIDI_GetProjQNFromPPQPos(self, take, ppq):
+        return take.start_qn + ppq / PPQ
+
+    def MIDI_GetPPQPosFromProjQN(self, take, qn):
+        return (qn - take.start_qn) * PPQ
+
+    def MIDI_DeleteNote(self, take, index):
+        del take.notes[index]
+        return True
+
+    def MIDI_InsertNote(self, take, selected, muted, start, end, channel, pitch, velocity, no_sort):
+        take.notes.append([selected, muted, start, end, channel, pitch, velocity])
+        return True
+
+    def MIDI_Sort(self, take):
+        take.notes.sort(key=lambda n: (n[2], n[5]))
+
+    # user interface and state
+    def GetExtState(self, section, key):
+        return self.ext.get((section, key), "")
+
+    def SetExtState(self, section, key, value, persist):
+        self.ext[(section, key)] = value
+
+    def GetUserInputs(self, title, count, captions, values, size):
+        assert captions.count(",") == count  # the last one is extrawidth=
+        return (bool(self.answers), title, count, captions, self.answers or values, size)
+
+    def ShowMessageBox(self, text, title, kind):
+        self.messages.append(text)
+        return 1
+
+    def ShowConsoleMsg(self, text):
+        self.messages.append(text)
+
+    def Undo_BeginBlock(self):
+        self.undo.append("begin")
+
+    def Undo_EndBlock(self, description, flags):
+        self.undo.append(description)
+
+    def UpdateArrange(self):
+        pass
+
+
+def _project():
+    """Bass (selected, from bar 1) and Melody (context, an item from bar 2) in 4/4 at 120 bpm."""
+    bass = Item(
+        "Bass",
+        0.0,
+        8.0,
+        Take(0.0, [[False, False, q * PPQ, (q + 1) * PPQ, 2, 40 + q, 90] for q in range(16)]),
+    )
+    melody = Item(
+        "Melody",
+        2.0,
+        6.0,
+        Take(4.0, [[False, False, q * PPQ, q * PPQ + 480, 0, 70 + q, 100] for q in range(12)]),
+    )
+    far = Item("Melody", 20.0, 2.0, Take(40.0, [[False, False, 0, PPQ, 0, 90, 100]]))
+    audio = Item("Drums", 0.0, 8.0, Take(0.0, []), midi=False)
+    return bass, melody, far, audio
+
+
+def test_the_selection_is_encoded_as_score_json_with_tick_regions():
+    bass, melody, far, audio = _project()
+    api = FakeReaper([bass, melody, far, audio], [bass, audio], selection=(2.0, 6.0))  # bars 2-3
+    body, plan = script.encode_selection(
+        api, {"model": "echo", "options": "seed=3 temperature=0.5", "context": "y"}
+    )
+    request = EditRequest.model_validate(body)  # what the HTTP bridge will validate
+    assert [t.name for t in request.score.tracks] == ["Bass", "Melody"]
+    assert [(r.track, r.start, r.end) for r in request.regions] == [(0, 1920, 5760)]
+    assert request.options == {"seed": 3, "temperature": 0.5}
+    assert [(n.start, n.duration, n.pitch) for n in request.score.tracks[0].notes[:2]] == [
+        (0, 480, 40),
+        (480, 480, 41),
+    ]
+    melody_notes = request.score.tracks[1].notes
+    assert len(melody_notes) == 12 and (melody_notes[0].start, melody_notes[0].duration) == (1920, 240)
+    assert request.score.length == 7680 and request.score.tempos[0].bpm == 120
+    assert plan["takes"][0]["start"] == 0 and plan["takes"][0]["end"] == 7680
+    body, _ = script.encode_selection(api, {"model": "echo", "options": "", "context": "n"})
+    assert [t["name"] for t in body["score"]["tracks"]] == ["Bass"]
+
+
+def _fake_server(settings, body):
+    """Validates like the server, and writes each region's notes a semitone up."""
+    request = EditRequest.model_validate(body)
+    score = request.score.model_dump()
+    for region in request.regions:
+        for note in score["tracks"][region.track]["notes"]:
+            if region.start <= note["start"] < region.end:
+                note["pitch"] += 1
+    return {"variations": [{"score": score}], "warnings": ["a warning"]}
+
+
+def test_the_answer_replaces_only_the_notes_in_the_selection_in_one_undo_step():
+    bass, melody, far, audio = _project()
+    before_melody = [list(n) for n in melody.take.notes]
+    api = FakeReaper([bass, melody, far, audio], [bass], selection=(2.0, 6.0), answers="http://x,echo,,y,,n")
+    assert script.main(api, post=_fake_server) == 8
+    pitches = {int(n[2] // PPQ): n[5] for n in bass.take.notes}
+    assert pitches == {q: 40 + q + (1 if 4 <= q < 12 else 0) for q in range(16)}
+    assert all(n[4] == 2 and n[3] - n[2] == PPQ for n in bass.take.notes)  # channel and lengths kept
+    assert melody.take.notes == before_melody
+    assert api.undo == ["begin", "scorehost fill"] and api.messages == ["scorehost: a warning\n"]
+    assert api.ext[("scorehost", "model")] == "echo" and api.ext[("scorehost", "ask")] == "n"
+    script.main(api, post=_fake_server)  # the settings are remembered; no dialog this time
+    assert sorted(n[5] for n in bass.take.notes)[4:6] == [46, 47]
+
+
+@pytest.mark.parametrize(
+    ("selection", "selected", "message"),
+    [((3.0, 3.0), "bass", "make a time selection"), ((2.0, 6.0), "audio", "select the MIDI items")],
+)
+def test_mistakes_are_shown_in_a_message_box(selection, selected, message):
+    bass, melody, far, audio = _project()
+    api = FakeReaper(
+        [bass, melody, audio], [{"bass": bass, "audio": audio}[selected]], selection, answers="u,m,,y,,n"
+    )
+    assert script.main(api, post=_fake_server) == 0
+    assert message in api.messages[0] and api.undo == []
+
+
+def test_against_the_real_http_bridge(host):
+    from scorehost.bridges.http.server import HttpBridge
+    from scorehost.core.engine import Engine
+    from scorehost.core.settings import Settings
+
+    engine = Engine(host, device="cpu")
+    bridge = HttpBridge()
+    bridge.start(engine, Settings(http_port=0))
+    try:
+        bass, melody, far, audio = _project()
+        before = sorted(map(tuple, bass.take.notes))
+        api = FakeReaper([bass, melody], [bass], (2.0, 6.0), answers=f"{bridge.address()},echo,seed=2,y,,n")
+        assert script.main(api) == 8
+        assert sorted(map(tuple, bass.take.notes)) == before  # echo: the same notes, rewritten
+        api.ext[("scorehost", "model")] = "nope"
+        api.ext[("scorehost", "ask")] = "n"
+        assert script.main(api) == 0 and "unknown model 'nope'" in api.messages[-1]
+        api.ext[("scorehost", "url")] = "http://127.0.0.1:9"
+        assert script.main(api) == 0 and "cannot reach scorehost" in api.messages[-1]
+    finally:
+        bridge.stop()
+        engine.shutdown(timeout=2)
