@@ -290,7 +290,11 @@ MuseScore {
         var options = {};
         for (var key in settings.options)
             options[key] = settings.options[key];
-        var fromDialog = { temperature: parseFloat(settings.temperature), iterations: parseInt(settings.iterations), variations: parseInt(settings.variations) };
+        // The dialog's temperature is the model's final sampling temperature, whatever it calls it.
+        var temperatureName = known.temperature ? "temperature" : (known.temperature_end ? "temperature_end" : null);
+        var fromDialog = { iterations: parseInt(settings.iterations), variations: parseInt(settings.variations) };
+        if (temperatureName)
+            fromDialog[temperatureName] = parseFloat(settings.temperature);
         for (var name in fromDialog)
             if (known[name] && !isNaN(fromDialog[name]))
                 options[name] = fromDialog[name];
