@@ -189,6 +189,7 @@ class Engine:
         default_timeout: float = 120.0,
         grace: float = 2.0,
         max_notes: int = 50_000,
+        keep_finished: int = 1000,
     ):
         self.host = host
         self.device = choose_device(device)
@@ -196,6 +197,7 @@ class Engine:
         self.default_timeout = default_timeout
         self.grace = grace  # seconds a model gets to notice cancellation before it is abandoned
         self.max_notes = max_notes
+        self.keep_finished = keep_finished
         self.jobs: dict[str, Job] = {}
         self._queues: dict[str, deque[Job]] = {}
         self._cond = threading.Condition()
@@ -236,6 +238,7 @@ class Engine:
             waiting = sum(len(q) for q in self._queues.values())
             if waiting >= self.queue_size:
                 raise QueueFull(f"the queue is full ({waiting} jobs waiting); try again shortly")
+            self._forget_oldest_finished()
             self.jobs[job.id] = job
             self._queues.setdefault(device, deque()).append(job)
             self._ensure_worker(device)
@@ -259,6 +262,14 @@ class Engine:
         job = self.jobs.get(job_id)
         if job is not None and job.done:
             del self.jobs[job_id]
+
+    def _forget_oldest_finished(self) -> None:
+        """Keep at most keep_finished finished jobs, so a long-running server does not grow."""
+        finished = [j for j in self.jobs.values() if j.done]
+        for job in sorted(finished, key=lambda j: j.finished or 0)[
+            : max(0, len(finished) - self.keep_finished)
+        ]:
+            del self.jobs[job.id]
 
     def shutdown(self, cancel: bool = True, timeout: float = 10.0) -> None:
         """Stop taking jobs; cancel (or finish) what is queued and running, then stop workers."""

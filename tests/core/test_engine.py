@@ -135,3 +135,13 @@ def test_variations_carry_their_seeds(engine, chorale):
     result = engine.submit(_request(chorale, "echo", options={"variations": 3, "seed": 41})).wait(5)
     assert [v.seed for v in result.variations] == [41, 42, 43]
     assert set(result.timings) == {"queued", "run", "total"}
+
+
+def test_finished_jobs_are_forgotten_beyond_a_limit(host, chorale):
+    engine = Engine(host, device="cpu", keep_finished=5)
+    jobs = [engine.submit(_request(chorale)) for _ in range(12)]
+    for job in jobs:
+        job.wait(5)
+    engine.submit(_request(chorale)).wait(5)
+    engine.shutdown()
+    assert len(engine.jobs) <= 6 and jobs[-1].id in engine.jobs and jobs[0].id not in engine.jobs
