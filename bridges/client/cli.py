@@ -190,6 +190,61 @@ def cancel(conf: dict, job_id: str) -> None:
     click.echo(f"{job_id}: {state}")
 
 
+@client.command("ableton-fill")
+@click.option("-m", "--model", "model_id", required=True, help="Model id.")
+@click.option(
+    "--fill",
+    "fills",
+    multiple=True,
+    required=True,
+    help="TRACK:SLOT:BARS to fill, e.g. 1:0:3-4 (tracks and slots 0-based as in AbletonOSC, bars from 1).",
+)
+@click.option("--context", "contexts", multiple=True, help="TRACK:SLOT of a clip to send as context.")
+@click.option("-O", "--option", "options", multiple=True, help="Model option KEY=VALUE.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=None, help="Seed.")
+@click.option("--live-host", default="127.0.0.1", show_default=True, help="Where Ableton (AbletonOSC) runs.")
+@click.option("--live-port", type=int, default=11000, show_default=True, help="AbletonOSC's port.")
+@click.option(
+    "--live-reply-port", type=int, default=11001, show_default=True, help="Port AbletonOSC replies to."
+)
+@click.option("--live-timeout", type=float, default=5.0, show_default=True, help="Seconds to wait for Live.")
+@click.pass_obj
+def ableton_fill(
+    conf: dict, model_id, fills, contexts, options, seed, live_host, live_port, live_reply_port, live_timeout
+) -> None:
+    """Fill bars of Ableton Live clips through AbletonOSC (scorehost over OSC).
+
+    Reads the context clips and the clips to fill, asks scorehost, and replaces the notes of
+    the filled bars. Clips of a scene are taken to start together at bar 1.
+    """
+    from .ableton import LiveOsc, fill, parse_clip, parse_fill
+
+    if conf["via"] != "osc":
+        raise RequestError("ableton-fill talks to scorehost over OSC; drop --via http", "--via")
+    targets = [parse_fill(f) for f in fills]
+    context = [parse_clip(c) for c in contexts]
+    extra = list(options) + ([f"seed={seed}"] if seed is not None else [])
+    live = LiveOsc(live_host, live_port, live_reply_port, live_timeout)
+    try:
+        with _osc(conf) as osc:
+            from .osc import OscError
+
+            try:
+                counts = fill(
+                    live, osc, model_id, targets, context, extra, conf["timeout"], _progress_printer(osc)
+                )
+            except OscError as exc:
+                raise ClientError(f"the server refused: {exc.message} ({exc.code})") from None
+            except TimeoutError as exc:
+                raise ClientError(f"{exc}; is `scorehost serve --bridge osc` running there?") from None
+    finally:
+        live.close()
+    for target, count in counts.items():
+        click.echo(
+            f"track {target.track} slot {target.clip} bars {target.first_bar}-{target.last_bar}: {count} notes"
+        )
+
+
 # ---- OSC --------------------------------------------------------------------------------
 
 

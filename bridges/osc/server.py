@@ -254,7 +254,7 @@ class OscService:
             raise RequestError("give the bars to fill: region=ch2:5-8", "region")
         unit = p.read_unit(args)
         notes = _notes_mode(args, "regions")
-        out = self._outputs(args, None, 1, notes if args.get("out") else "regions")
+        out = self._outputs(args, None, 1, notes)
         job, request = live.fill(
             specs,
             model=args.get("model"),

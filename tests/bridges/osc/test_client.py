@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
+import time
 
 from click.testing import CliRunner
 from scorehost.bridges.client.cli import client
@@ -82,3 +84,101 @@ def test_client_is_a_scorehost_command_and_says_when_no_server_answers():
     )
     assert proc.returncode == 1
     assert "is `scorehost serve --bridge osc` running there?" in proc.stderr
+
+
+class FakeAbletonOsc:
+    """AbletonOSC's clip and song addresses, replying to the sender's host at the reply port."""
+
+    def __init__(self, reply_port: int):
+        import threading
+
+        from scorehost.bridges.osc import protocol as p
+
+        self.p = p
+        self.reply_port = reply_port
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.names = ["Lead", "Bass:low"]
+        melody = [[72 + i % 3, i * 1.0, 1.0, 100, False] for i in range(16)]
+        self.clips = {(0, 0): melody, (1, 0): [[40, 0.0, 4.0, 90, False], [41, 12.0, 4.0, 90, False]]}
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while self.running:
+            try:
+                data, addr = self.sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            for address, args in self.p.decode(data):
+                reply = self._answer(address, args)
+                if reply is not None:
+                    self.sock.sendto(self.p.encode(address, *reply), (addr[0], self.reply_port))
+
+    def _answer(self, address, args):
+        if address == "/live/song/get/tempo":
+            return [123.0]
+        if address == "/live/song/get/signature_numerator":
+            return [4]
+        if address == "/live/song/get/signature_denominator":
+            return [4]
+        if address == "/live/track/get/name":
+            return [args[0], self.names[args[0]]]
+        if address == "/live/clip/get/notes":
+            return [args[0], args[1], *[v for n in self.clips[(args[0], args[1])] for v in n]]
+        if address == "/live/clip/remove/notes":
+            track, clip, low, span, start, length = args
+            self.clips[(track, clip)] = [
+                n
+                for n in self.clips[(track, clip)]
+                if not (low <= n[0] < low + span and start <= n[1] < start + length)
+            ]
+        if address == "/live/clip/add/notes":
+            values = args[2:]
+            self.clips[(args[0], args[1])] += [list(values[i : i + 5]) for i in range(0, len(values), 5)]
+        return None
+
+    def close(self):
+        self.running = False
+        self.thread.join(2)
+        self.sock.close()
+
+
+def test_ableton_fill_reads_and_writes_clips_through_abletonosc(osc_server):
+    bridge = osc_server()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        reply_port = probe.getsockname()[1]
+    live = FakeAbletonOsc(reply_port)
+    try:
+        base = [
+            "--port",
+            str(bridge.port),
+            "ableton-fill",
+            "-m",
+            "octave",
+            "--context",
+            "0:0",
+            "--fill",
+            "1:0:2-3",
+        ]
+        live_args = ["--live-port", str(live.port), "--live-reply-port", str(reply_port)]
+        result = CliRunner().invoke(client, base + live_args)
+        assert result.exit_code == 0, (result.output, result.exception)
+        assert "track 1 slot 0 bars 2-3: 8 notes" in result.output
+        deadline = time.monotonic() + 5  # the writes are datagrams Live does not acknowledge
+        while len(live.clips[(1, 0)]) < 10 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        bass = sorted((n[1], n[0]) for n in live.clips[(1, 0)])
+        assert bass[0] == (0.0, 40) and bass[-1] == (12.0, 41)  # bars 1 and 4 kept
+        assert [p for s, p in bass if 4 <= s < 12] == [60 + i % 3 for i in range(4, 12)]
+        assert all(n[4] is False for n in live.clips[(1, 0)][2:])
+        result = CliRunner().invoke(
+            client, base + ["--live-port", "9", "--live-reply-port", str(reply_port), "--live-timeout", "0.3"]
+        )
+        assert "AbletonOSC control surface" in str(result.exception)
+    finally:
+        live.close()
