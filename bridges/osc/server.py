@@ -210,7 +210,7 @@ class OscService:
         job = self.engine.get(job_id)
         if job is None:
             raise _Error(
-                "unknown_job", f"no job {p.clip(job_id, 64)} (finished jobs are forgotten once reported)"
+                "unknown_job", f"no job {p.clip(job_id, 64)} (the server keeps only its latest finished jobs)"
             )
         return job
 
@@ -359,8 +359,6 @@ class OscService:
         except ScorehostError as exc:
             reply.error(exc.code, str(exc), job.id)
             return
-        finally:
-            self.engine.forget(job.id)
         for index, variation in enumerate(result.variations):
             log_prob = math.nan if variation.log_prob is None else float(variation.log_prob)
             path = str(written[index]) if index < len(written) else ""
