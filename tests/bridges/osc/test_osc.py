@@ -270,3 +270,43 @@ def test_bundles_and_concurrent_clients(osc_server, client_for):
     for t in threads:
         t.join(30)
     assert not errors
+
+
+def test_mutated_datagrams_each_get_a_final_reply_and_the_server_survives(osc_server):
+    import random
+
+    bridge = osc_server()
+    seeds = [
+        p.encode("/scorehost/ping", 1),
+        p.encode("/scorehost/edit", 2, "model=echo", "track=a", 60, 0.0, 1.0, 90, "region=a:1"),
+        p.encode("/scorehost/models", 3, "notes=all"),
+    ]
+    rng = random.Random(0)
+    finals = {"/scorehost/pong", "/scorehost/models/end", "/scorehost/done", "/scorehost/error"}
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(5)
+        for _ in range(300):
+            data = bytearray(rng.choice(seeds))
+            for _ in range(rng.randint(1, 4)):
+                position = rng.randrange(len(data))
+                action = rng.random()
+                if action < 0.5:
+                    data[position] = rng.randrange(256)
+                elif action < 0.75:
+                    del data[position]
+                else:
+                    data[position:position] = bytes([rng.randrange(256)])
+            sock.sendto(bytes(data), ("127.0.0.1", bridge.port))
+            seen = set()
+            while not seen & finals:
+                try:
+                    message, _ = sock.recvfrom(65535)
+                except TimeoutError:
+                    raise AssertionError(f"no final reply to {bytes(data)!r}; saw {seen}") from None
+                seen |= {address for address, _ in p.decode(message)}
+        sock.sendto(p.encode("/scorehost/ping", "alive"), ("127.0.0.1", bridge.port))
+        while True:
+            address, args = p.decode(sock.recvfrom(65535)[0])[0]
+            if args[:1] == ["alive"]:
+                assert address == "/scorehost/pong"
+                break
