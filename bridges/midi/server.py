@@ -65,8 +65,10 @@ class MidiBridge(Bridge):
             ) from exc
         self.transport, self.recorder = Transport(), Recorder()
         try:
-            self.outport = backend.open_output(settings.midi_out, virtual=True)
-            self.inport = backend.open_input(settings.midi_in, virtual=True, callback=self._receive)
+            self.outport = backend.open_output(settings.midi_out, virtual=True, client_name="scorehost")
+            self.inport = backend.open_input(
+                settings.midi_in, virtual=True, callback=self._receive, client_name="scorehost"
+            )
         except Exception as exc:
             self._close_ports()
             raise ScorehostError(

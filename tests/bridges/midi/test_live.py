@@ -224,6 +224,11 @@ def test_an_osc_live_fill_writes_a_file_and_reports_the_notes(jack, octave_host,
         result = read_score(out)
         assert [t.name for t in result.tracks] == ["ch1", "ch5"] and result.length == 2 * 1440
         assert [(n.pitch, n.start) for n in result.tracks[1].notes] == [(55, 0)]
+        from music21 import converter, meter
+
+        parsed = converter.parse(str(out))  # a second library reads the file too
+        assert len(parsed.parts) == 2
+        assert parsed.recurse().getElementsByClass(meter.TimeSignature).first().ratioString == "3/4"
         chunk = next(v for n, v in replies if n == "notes")
         assert chunk[3] == "ch5" and chunk[6:] == [55, 0.0, 1.0, 80]
         assert client.call("live/clear") == [] and client.call("live/status")[2] == 0
