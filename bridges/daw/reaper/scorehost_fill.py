@@ -8,7 +8,9 @@ selection, are the context. The notes inside the time selection on the selected 
 replaced by the model's, in one undo step.
 
 It talks to `scorehost serve` (HTTP bridge, default http://127.0.0.1:8765) with only the
-standard library, so REAPER's Python needs nothing installed. Settings (server, model, model
+standard library, so REAPER's Python needs nothing installed. The job runs on the server while
+REAPER stays responsive (progress in the status area); running the action again while a fill
+runs, and letting REAPER terminate the instance, cancels it. Settings (server, model, model
 options, context, token) are asked in a small dialog the first time, or every time with the
 "ask" setting, and kept in REAPER's ExtState.
 
@@ -19,6 +21,7 @@ must have Python enabled under Preferences > Plug-ins > ReaScript).
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 
@@ -226,14 +229,16 @@ def apply_result(api, plan: dict, score: dict) -> int:
 # ---- talking to the server --------------------------------------------------------------
 
 
-def post_edit(settings: dict, body: dict) -> dict:
-    url = settings["url"].rstrip("/") + "/v1/edit"
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
+def http(settings: dict, method: str, path: str, body: dict | None = None) -> dict:
+    """One JSON request to the HTTP bridge; raises FillError with the server's message."""
+    url = settings["url"].rstrip("/") + path
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method)
     request.add_header("Content-Type", "application/json")
     if settings.get("token"):
         request.add_header("Authorization", "Bearer " + settings["token"])
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:
+        with urllib.request.urlopen(request, timeout=30) as answer:
             return json.loads(answer.read())
     except urllib.error.HTTPError as exc:
         try:
@@ -245,28 +250,102 @@ def post_edit(settings: dict, body: dict) -> dict:
         raise FillError(f"cannot reach scorehost at {url} ({exc}); is `scorehost serve` running?") from None
 
 
-def main(api, post=post_edit) -> int:
+class Fill:
+    """One fill: submit a job, poll it from REAPER's defer loop (the UI stays responsive, the
+    progress shows in the status area), then write the notes. Stopping the script (running the
+    action again, or REAPER asking to terminate it) cancels the job."""
+
+    def __init__(self, api, settings: dict, request=http):
+        self.api, self.settings, self.request = api, settings, request
+        self.job: str | None = None
+        self.plan: dict = {}
+        self.started = 0.0
+        self.written: int | None = None
+
+    def start(self) -> bool:
+        body, self.plan = encode_selection(self.api, self.settings)
+        self.job = self.request(self.settings, "POST", "/v1/jobs", body)["id"]
+        self.started = time.monotonic()
+        return True
+
+    def poll(self) -> bool:
+        """One step; True while the job runs (call again later)."""
+        summary = self.request(self.settings, "GET", f"/v1/jobs/{self.job}")
+        if summary["status"] in ("queued", "running"):
+            if time.monotonic() - self.started > TIMEOUT:
+                self.cancel()
+                raise FillError(f"the fill took longer than {TIMEOUT} s; cancelled it")
+            self.api.Help_Set(f"scorehost: {summary['status']} {summary['progress'] * 100:.0f}%", False)
+            return True
+        job, self.job = self.job, None
+        if summary["status"] != "done":
+            error = summary.get("error") or {}
+            raise FillError(f"the fill {summary['status']}: {error.get('message', '')}")
+        result = self.request(self.settings, "GET", f"/v1/jobs/{job}/result")
+        self.api.Undo_BeginBlock()
+        try:
+            self.written = apply_result(self.api, self.plan, result["variations"][0]["score"])
+        finally:
+            self.api.Undo_EndBlock("scorehost fill", -1)
+        self.api.UpdateArrange()
+        self.api.Help_Set(f"scorehost: wrote {self.written} notes", False)
+        for warning in result.get("warnings", []):
+            self.api.ShowConsoleMsg(f"scorehost: {warning}\n")
+        return False
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            job, self.job = self.job, None
+            try:
+                self.request(self.settings, "DELETE", f"/v1/jobs/{job}")
+            except FillError:
+                pass
+
+
+_current: Fill | None = None
+
+
+def _scorehost_poll() -> None:
+    """Called by REAPER's defer loop."""
+    global _current
+    if _current is None:
+        return
+    try:
+        if _current.poll():
+            _current.api.defer("_scorehost_poll()")
+            return
+    except FillError as exc:
+        _current.api.ShowMessageBox(str(exc), "scorehost fill", 0)
+    _current = None
+
+
+def _scorehost_exit() -> None:
+    """REAPER calls this when the script stops: a fill still running is cancelled."""
+    global _current
+    if _current is not None:
+        _current.cancel()
+    _current = None
+
+
+def main(api, request=http) -> Fill | None:
+    """Ask, submit and start polling; returns the fill (its .written is set once it is done)."""
+    global _current
     settings = load_settings(api)
     if settings.get("ask", "y").lower().startswith("y") or not api.GetExtState(SECTION, "model"):
         settings = ask_settings(api, settings)
         if settings is None:
-            return 0
+            return None
+    fill = Fill(api, settings, request)
     try:
-        body, plan = encode_selection(api, settings)
-        result = post(settings, body)
-        score = result["variations"][0]["score"]
-        api.Undo_BeginBlock()
-        try:
-            count = apply_result(api, plan, score)
-        finally:
-            api.Undo_EndBlock("scorehost fill", -1)
-        api.UpdateArrange()
-        for warning in result.get("warnings", []):
-            api.ShowConsoleMsg(f"scorehost: {warning}\n")
-        return count
+        fill.start()
     except FillError as exc:
         api.ShowMessageBox(str(exc), "scorehost fill", 0)
-        return 0
+        return None
+    _current = fill
+    api.atexit("_scorehost_exit()")
+    api.Help_Set("scorehost: submitted", False)
+    api.defer("_scorehost_poll()")
+    return fill
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from scorehost.bridges.daw.reaper import scorehost_fill as script
 from scorehost.core.requests import EditRequest
@@ -35,6 +37,9 @@ class FakeReaper:
         self.messages: list[str] = []
         self.undo: list[str] = []
         self.tracks = sorted({i.track for i in items})
+        self.deferred: list[str] = []
+        self.at_exit = None
+        self.status: list[str] = []
 
     # project and items
     def CountSelectedMediaItems(self, proj):
@@ -129,6 +134,25 @@ class FakeReaper:
     def UpdateArrange(self):
         pass
 
+    # the defer loop
+    def defer(self, code):
+        self.deferred.append(code)
+
+    def atexit(self, code):
+        self.at_exit = code
+
+    def Help_Set(self, text, is_temporary):
+        self.status.append(text)
+
+    def pump(self, seconds: float = 10.0) -> None:
+        """Run deferred calls as REAPER's main loop would, until none is left."""
+        deadline = time.monotonic() + seconds
+        while self.deferred and time.monotonic() < deadline:
+            code = self.deferred.pop(0)
+            eval(code, vars(script))
+            time.sleep(0.005)
+        assert not self.deferred, "the script kept polling"
+
 
 def _project():
     """Bass (selected, from bar 1) and Melody (context, an item from bar 2) in 4/4 at 120 bpm."""
@@ -171,29 +195,57 @@ def test_the_selection_is_encoded_as_score_json_with_tick_regions():
     assert [t["name"] for t in body["score"]["tracks"]] == ["Bass"]
 
 
-def _fake_server(settings, body):
-    """Validates like the server, and writes each region's notes a semitone up."""
-    request = EditRequest.model_validate(body)
-    score = request.score.model_dump()
-    for region in request.regions:
-        for note in score["tracks"][region.track]["notes"]:
-            if region.start <= note["start"] < region.end:
-                note["pitch"] += 1
-    return {"variations": [{"score": score}], "warnings": ["a warning"]}
+class FakeServer:
+    """The HTTP bridge's jobs resource: validates like the server, and writes each region's notes
+    a semitone up; a job reports 'running' on its first poll."""
+
+    def __init__(self, finish: bool = True):
+        self.jobs: dict[str, dict] = {}
+        self.calls: list[tuple[str, str]] = []
+        self.finish = finish
+
+    def __call__(self, settings, method, path, body=None):
+        self.calls.append((method, path))
+        if method == "POST":
+            request = EditRequest.model_validate(body)  # what the HTTP bridge will validate
+            score = request.score.model_dump()
+            for region in request.regions:
+                for note in score["tracks"][region.track]["notes"]:
+                    if region.start <= note["start"] < region.end:
+                        note["pitch"] += 1
+            job = str(len(self.jobs))
+            self.jobs[job] = {
+                "polls": 0,
+                "result": {"variations": [{"score": score}], "warnings": ["a warning"]},
+            }
+            return {"id": job, "status": "queued", "progress": 0.0}
+        job = path.split("/")[3]
+        if method == "DELETE":
+            self.jobs[job]["cancelled"] = True
+            return {"id": job, "status": "cancelled"}
+        if path.endswith("/result"):
+            return self.jobs[job]["result"]
+        self.jobs[job]["polls"] += 1
+        done = self.finish and self.jobs[job]["polls"] > 1
+        return {"id": job, "status": "done" if done else "running", "progress": 1.0 if done else 0.5}
 
 
 def test_the_answer_replaces_only_the_notes_in_the_selection_in_one_undo_step():
     bass, melody, far, audio = _project()
     before_melody = [list(n) for n in melody.take.notes]
     api = FakeReaper([bass, melody, far, audio], [bass], selection=(2.0, 6.0), answers="http://x,echo,,y,,n")
-    assert script.main(api, post=_fake_server) == 8
+    fill = script.main(api, request=FakeServer())
+    assert api.deferred == ["_scorehost_poll()"] and fill.written is None
+    api.pump()
+    assert fill.written == 8 and api.status[-2:] == ["scorehost: running 50%", "scorehost: wrote 8 notes"]
     pitches = {int(n[2] // PPQ): n[5] for n in bass.take.notes}
     assert pitches == {q: 40 + q + (1 if 4 <= q < 12 else 0) for q in range(16)}
     assert all(n[4] == 2 and n[3] - n[2] == PPQ for n in bass.take.notes)  # channel and lengths kept
     assert melody.take.notes == before_melody
     assert api.undo == ["begin", "scorehost fill"] and api.messages == ["scorehost: a warning\n"]
     assert api.ext[("scorehost", "model")] == "echo" and api.ext[("scorehost", "ask")] == "n"
-    script.main(api, post=_fake_server)  # the settings are remembered; no dialog this time
+    script.main(api, request=FakeServer())  # the settings are remembered; no dialog this time
+    api.pump()
     assert sorted(n[5] for n in bass.take.notes)[4:6] == [46, 47]
 
 
@@ -206,8 +258,8 @@ def test_mistakes_are_shown_in_a_message_box(selection, selected, message):
     api = FakeReaper(
         [bass, melody, audio], [{"bass": bass, "audio": audio}[selected]], selection, answers="u,m,,y,,n"
     )
-    assert script.main(api, post=_fake_server) == 0
-    assert message in api.messages[0] and api.undo == []
+    assert script.main(api, request=FakeServer()) is None
+    assert message in api.messages[0] and api.undo == [] and api.deferred == []
 
 
 def test_against_the_real_http_bridge(host):
@@ -222,13 +274,32 @@ def test_against_the_real_http_bridge(host):
         bass, melody, far, audio = _project()
         before = sorted(map(tuple, bass.take.notes))
         api = FakeReaper([bass, melody], [bass], (2.0, 6.0), answers=f"{bridge.address()},echo,seed=2,y,,n")
-        assert script.main(api) == 8
+        fill = script.main(api)
+        api.pump()
+        assert fill.written == 8
         assert sorted(map(tuple, bass.take.notes)) == before  # echo: the same notes, rewritten
-        api.ext[("scorehost", "model")] = "nope"
+        api.ext[("scorehost", "model")] = "fails"
         api.ext[("scorehost", "ask")] = "n"
-        assert script.main(api) == 0 and "unknown model 'nope'" in api.messages[-1]
+        script.main(api)
+        api.pump()
+        assert "divided by zero" in api.messages[-1]
+        api.ext[("scorehost", "model")] = "nope"
+        assert script.main(api) is None and "unknown model 'nope'" in api.messages[-1]
         api.ext[("scorehost", "url")] = "http://127.0.0.1:9"
-        assert script.main(api) == 0 and "cannot reach scorehost" in api.messages[-1]
+        assert script.main(api) is None and "cannot reach scorehost" in api.messages[-1]
     finally:
         bridge.stop()
         engine.shutdown(timeout=2)
+
+
+def test_stopping_the_script_cancels_the_running_fill():
+    bass, melody, far, audio = _project()
+    server = FakeServer(finish=False)
+    api = FakeReaper([bass, melody], [bass], (2.0, 6.0), answers="http://x,echo,,y,,n")
+    before = [list(n) for n in bass.take.notes]
+    script.main(api, request=server)
+    eval(api.deferred.pop(0), vars(script))  # one poll: still running
+    assert api.deferred == ["_scorehost_poll()"]
+    eval(api.at_exit, vars(script))  # REAPER terminates the instance
+    assert server.calls[-1] == ("DELETE", "/v1/jobs/0") and server.jobs["0"]["cancelled"]
+    assert bass.take.notes == before
