@@ -20,6 +20,7 @@ must have Python enabled under Preferences > Plug-ins > ReaScript).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import urllib.error
@@ -296,10 +297,8 @@ class Fill:
     def cancel(self) -> None:
         if self.job is not None:
             job, self.job = self.job, None
-            try:
+            with contextlib.suppress(FillError):  # the server is gone: nothing left to cancel
                 self.request(self.settings, "DELETE", f"/v1/jobs/{job}")
-            except FillError:
-                pass
 
 
 _current: Fill | None = None
