@@ -245,6 +245,33 @@ def ableton_fill(
         )
 
 
+@client.command("reaper-script")
+@click.option(
+    "--copy-to",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Copy the script into this folder (e.g. REAPER's Scripts folder); never over a file.",
+)
+def reaper_script(copy_to: Path | None) -> None:
+    """Print where the REAPER script (scorehost_fill.py) is, or copy it somewhere.
+
+    In REAPER: Actions > Show action list > New action > Load ReaScript..., then pick it.
+    """
+    import shutil
+
+    from scorehost.bridges.daw.reaper import scorehost_fill
+
+    source = Path(scorehost_fill.__file__)
+    if copy_to is None:
+        click.echo(source)
+        return
+    target = copy_to / source.name
+    if target.exists():
+        raise RequestError(f"{target} exists; scorehost never writes over a file", "--copy-to")
+    shutil.copyfile(source, target)
+    click.echo(f"copied to {target}")
+
+
 # ---- OSC --------------------------------------------------------------------------------
 
 

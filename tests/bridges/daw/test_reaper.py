@@ -303,3 +303,18 @@ def test_stopping_the_script_cancels_the_running_fill():
     eval(api.at_exit, vars(script))  # REAPER terminates the instance
     assert server.calls[-1] == ("DELETE", "/v1/jobs/0") and server.jobs["0"]["cancelled"]
     assert bass.take.notes == before
+
+
+def test_scorehost_client_reaper_script_finds_and_copies_the_script(tmp_path):
+    from click.testing import CliRunner
+    from scorehost.bridges.client.cli import client
+
+    runner = CliRunner()
+    shown = runner.invoke(client, ["reaper-script"])
+    assert shown.exit_code == 0 and shown.output.strip() == script.__file__
+    copied = runner.invoke(client, ["reaper-script", "--copy-to", str(tmp_path)])
+    assert copied.exit_code == 0 and (tmp_path / "scorehost_fill.py").read_text().startswith(
+        '"""scorehost fill'
+    )
+    again = runner.invoke(client, ["reaper-script", "--copy-to", str(tmp_path)])
+    assert again.exit_code != 0 and "never writes over" in str(again.exception)
