@@ -125,6 +125,7 @@ def main() -> None:
         notes = ("edit", f"model={options.model}", "track=a", 60, 0.0, 1.0, 90, "region=a:1", "notes=regions")
         samples = measure(client, options.count, options.warmup, *notes)
         print(f"no-op edit, notes back:   {percentiles(samples)}")
+        burst(client, options.model, 500)
         if options.fill and host is not None:
             if options.fill_model not in host.models():
                 print(f"no model {options.fill_model!r} registered; skipping the fill")
@@ -135,6 +136,31 @@ def main() -> None:
         if bridge is not None:
             bridge.stop()
             engine.shutdown(timeout=5)
+
+
+def burst(client, model: str, count: int) -> None:
+    """Send count no-op edits at once, then read every final reply: pipelined throughput."""
+    from scorehost.bridges.osc import protocol as p
+
+    codes: dict[str, int] = {}
+    started = time.perf_counter()
+    for i in range(count):
+        client.send(
+            "edit", f"model={model}", "track=a", 60, 0.0, 1.0, 90, "region=a:1", "notes=none", tag=f"b{i}"
+        )
+    done = errors = 0
+    client.sock.settimeout(30)
+    while done + errors < count:
+        for address, args in p.decode(client.sock.recvfrom(65_535)[0]):
+            done += address == "/scorehost/done"
+            if address == "/scorehost/error":
+                errors += 1
+                codes[args[2]] = codes.get(args[2], 0) + 1
+    elapsed = time.perf_counter() - started
+    print(
+        f"burst of {count} no-op edits:  answered in {elapsed * 1000:.0f} ms ({count / elapsed:.0f} requests/s): "
+        f"{done} done, {errors} errors {codes or ''}"
+    )
 
 
 def bench_fill(client, folder: Path, options) -> None:
