@@ -19,6 +19,7 @@ def _collect(client, tag, timeout=20):
 
 def test_ping_and_models(osc_server, client_for):
     bridge = osc_server()
+    assert bridge.udp.getsockname()[0] == "127.0.0.1"  # loopback unless told otherwise
     client = client_for(bridge)
     version, count = client.call("ping")
     assert count >= 4 and version
@@ -76,6 +77,11 @@ def test_paths_outside_the_allowed_folders_and_overwrites_are_refused(
     osc_server, client_for, chorale, tmp_path
 ):
     source = write_score(chorale, tmp_path / "in.mid")
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    write_score(chorale, outside / "secret.mid")
+    (tmp_path / "link.mid").symlink_to(outside / "secret.mid")
+    (tmp_path / "linked").symlink_to(outside, target_is_directory=True)
     client = client_for(osc_server())
     for args, code in [
         (["in=/etc/passwd.mid"], "path_not_allowed"),
@@ -83,6 +89,8 @@ def test_paths_outside_the_allowed_folders_and_overwrites_are_refused(
         ([f"in={source}", "out=/tmp/elsewhere/out.mid"], "path_not_allowed"),
         ([f"in={source}", f"out={source}"], "path_not_allowed"),
         ([f"in={source}", f"out={tmp_path}/x.txt"], "bad_request"),
+        ([f"in={tmp_path}/link.mid"], "path_not_allowed"),  # a link leading out
+        ([f"in={source}", f"out={tmp_path}/linked/out.mid"], "path_not_allowed"),
     ]:
         with pytest.raises(OscError) as caught:
             client.call("edit", "model=echo", "region=alto:1", *args)
