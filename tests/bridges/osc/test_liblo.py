@@ -123,6 +123,10 @@ def test_scorehost_serve_with_a_real_model_end_to_end(chorale, tmp_path):
     models = Host(env={"SCOREHOST_PLUGINS": ""}).models()
     if "deepbach" not in models:
         pytest.skip("no real model registered")
+    try:
+        models["deepbach"].load("cpu")
+    except Exception as exc:  # e.g. weights not shipped in this checkout
+        pytest.skip(f"the real model cannot load: {type(exc).__name__}: {exc}")
     source = write_score(chorale, tmp_path / "in.mid")
     out = tmp_path / "out.mid"
     proc, port = _serve("--allow-dir", str(tmp_path), "--device", "cpu")
