@@ -63,3 +63,10 @@ def pydantic_message(error) -> str:
         parts.append(f"{path}: {item.get('msg')}" if path else str(item.get("msg")))
     more = error.error_count() - len(parts)
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+def first_line(exc: BaseException, limit: int = 160) -> str:
+    """The first line of an exception's message (or its type), short enough for one error line."""
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:limit]
+

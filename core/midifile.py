@@ -13,7 +13,7 @@ from pathlib import Path
 
 import mido
 
-from .errors import ScoreReadError
+from .errors import ScoreReadError, first_line
 from .score import (
     TICKS_PER_QUARTER,
     Fermata,
@@ -52,7 +52,7 @@ def read_midi(path: Path) -> Score:
     try:
         midi = mido.MidiFile(str(path), clip=True)
     except Exception as exc:  # mido raises OSError, EOFError, ValueError, KeyError...
-        raise ScoreReadError(f"{path.name} is not a readable MIDI file ({_short(exc)})") from exc
+        raise ScoreReadError(f"{path.name} is not a readable MIDI file ({first_line(exc)})") from exc
     if midi.type == 2:
         raise ScoreReadError(
             f"{path.name} is a type 2 MIDI file (independent patterns); save it as type 0 or 1"
@@ -62,11 +62,6 @@ def read_midi(path: Path) -> Score:
             f"{path.name} uses SMPTE time, which scorehost does not read; save it with ticks per beat"
         )
     return score_from_midi(midi, title_fallback=path.stem)
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:160]
 
 
 class _Reader:

@@ -28,7 +28,7 @@ from music21 import (
 )
 
 from .bars import time_signatures_from_bars
-from .errors import ScoreReadError
+from .errors import ScoreReadError, first_line
 from .keys import keys_from_sharps
 from .score import (
     TICKS_PER_QUARTER,
@@ -65,7 +65,7 @@ def read_musicxml(path: Path) -> Score:
             warnings.simplefilter("ignore")
             parsed = converter.parse(str(path), format="musicxml", forceSource=True)
     except Exception as exc:  # music21 raises many kinds on damaged files
-        raise ScoreReadError(f"{path.name} is not a readable MusicXML file ({_short(exc)})") from exc
+        raise ScoreReadError(f"{path.name} is not a readable MusicXML file ({first_line(exc)})") from exc
     if isinstance(parsed, stream.Opus):
         raise ScoreReadError(f"{path.name} holds several pieces; save the one to edit on its own")
     if isinstance(parsed, stream.Part):
@@ -102,11 +102,6 @@ def score_from_music21(m21score: stream.Score) -> Score:
         fermatas=sorted(fermatas, key=lambda f: (f.tick, f.track)),
     )
     return score.normalized()
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:160]
 
 
 def _title(m21score: stream.Score) -> str:
