@@ -40,6 +40,10 @@ class Settings(BaseSettings):
         default=None, ge=0, le=127, description="CC number whose value >= 64 triggers a live fill."
     )
     midi_meter: str = Field(default="4/4", description="Meter of live recordings (MIDI clock has none).")
+    midi_save_dir: Path | None = Field(
+        default=None,
+        description="Also save each triggered live fill as a MIDI file here (an allowed folder).",
+    )
     device: str | None = Field(default=None, description="auto, cpu, cuda or cuda:N.")
     queue_size: int = Field(
         default=64, ge=1, le=10_000, description="Jobs waiting at most; more are refused as busy."

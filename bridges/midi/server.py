@@ -17,6 +17,7 @@ import os
 import re
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import mido
@@ -24,8 +25,10 @@ from scorehost.core.bridge import Bridge
 from scorehost.core.cliparse import parse_constraint, parse_region
 from scorehost.core.engine import Engine, Job, Status
 from scorehost.core.errors import RequestError, ScorehostError
+from scorehost.core.paths import PathPolicy
 from scorehost.core.requests import EditRequest
 from scorehost.core.score import Score, Track
+from scorehost.core.scoreio import write_score
 from scorehost.core.settings import Settings
 
 from .live import DRUM_CHANNEL, Player, Recorder, Transport, channel_track_name, track_channel
@@ -49,6 +52,7 @@ class MidiBridge(Bridge):
         self.player: Player | None = None
         self.inport = self.outport = None
         self.last_job: Job | None = None
+        self.saved: list[Path] = []  # files written by triggered fills
         self._send_lock = threading.Lock()
 
     # ---- Bridge -------------------------------------------------------------------------
@@ -56,19 +60,11 @@ class MidiBridge(Bridge):
     def start(self, engine: Engine, settings: Settings) -> None:
         self.engine, self.settings = engine, settings
         self.meter = _meter(settings.midi_meter)
-        name = settings.midi_backend or os.environ.get("MIDO_BACKEND") or DEFAULT_BACKEND
-        try:
-            backend = mido.Backend(name, load=True)
-        except ImportError as exc:
-            raise ScorehostError(
-                f"live MIDI needs python-rtmidi ({exc}); install it with: pip install 'scorehost[live]'"
-            ) from exc
+        api = _rtmidi_api(settings.midi_backend or os.environ.get("MIDO_BACKEND") or DEFAULT_BACKEND)
         self.transport, self.recorder = Transport(), Recorder()
         try:
-            self.outport = backend.open_output(settings.midi_out, virtual=True, client_name="scorehost")
-            self.inport = backend.open_input(
-                settings.midi_in, virtual=True, callback=self._receive, client_name="scorehost"
-            )
+            self.outport = PortOut(api, settings.midi_out)
+            self.inport = PolledIn(api, settings.midi_in, self._receive)
         except Exception as exc:
             self._close_ports()
             raise ScorehostError(
@@ -81,6 +77,9 @@ class MidiBridge(Bridge):
 
     def stop(self) -> None:
         self.running = False
+        if self.inport is not None:
+            self.inport.close()
+            self.inport = None
         if self.player is not None:
             self.player.close()
             self.player = None
@@ -105,10 +104,10 @@ class MidiBridge(Bridge):
 
     # ---- what the DAW sends -------------------------------------------------------------
 
-    def _receive(self, msg: mido.Message) -> None:
-        """rtmidi's callback: keep it short, never raise."""
+    def _receive(self, msg: mido.Message, stamp: float | None = None) -> None:
+        """One message, with the time the MIDI system received it; never raises."""
         try:
-            now = time.monotonic()
+            now = time.monotonic() if stamp is None else stamp
             if msg.type in REALTIME:
                 change = self.transport.feed(msg, now)
                 if self.player is None:
@@ -138,9 +137,22 @@ class MidiBridge(Bridge):
             return
         try:
             job, _ = self.fill([self.settings.midi_fill])
-            job.wait(self.settings.timeout + 5)
+            result = job.wait(self.settings.timeout + 5)
+            if self.settings.midi_save_dir is not None:
+                self.saved.append(self._save(result.variations[0].score))
         except ScorehostError as exc:
             log.warning("live fill failed: %s", exc)
+
+    def _save(self, score: Score) -> Path:
+        """Write a fill into midi_save_dir under a new name (it must be an allowed folder)."""
+        assert self.settings is not None and self.settings.midi_save_dir is not None
+        paths = PathPolicy(self.settings.allowed_dirs)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for n in range(1, 1000):
+            name = self.settings.midi_save_dir / f"live-{stamp}{'' if n == 1 else f'-{n}'}.mid"
+            if not name.exists():
+                return write_score(score, paths.writable(str(name), "midi_save_dir"))
+        raise ScorehostError(f"no free file name in {self.settings.midi_save_dir}")
 
     def _send(self, msg: mido.Message) -> None:
         with self._send_lock:
@@ -211,6 +223,86 @@ class MidiBridge(Bridge):
             "bpm": float(self.transport.bpm),
             "tracks": ",".join(sorted(channel_track_name(c) for c in self.recorder.notes)),
         }
+
+
+# ---- ports (python-rtmidi) --------------------------------------------------------------
+
+
+def _rtmidi_api(backend: str):
+    """The rtmidi API of a mido backend name: mido.backends.rtmidi[/UNIX_JACK|LINUX_ALSA|...]."""
+    module, _, api_name = backend.partition("/")
+    if module != DEFAULT_BACKEND:
+        raise ScorehostError(
+            f"live MIDI uses python-rtmidi: set the backend to {DEFAULT_BACKEND}[/API], not {backend!r}"
+        )
+    try:
+        import rtmidi
+    except ImportError as exc:
+        raise ScorehostError(
+            f"live MIDI needs python-rtmidi ({exc}); install it with: pip install 'scorehost[live]'"
+        ) from exc
+    if not api_name:
+        return rtmidi.API_UNSPECIFIED
+    api = getattr(rtmidi, f"API_{api_name.upper()}", None)
+    if api is None:
+        known = ", ".join(n[4:] for n in dir(rtmidi) if n.startswith("API_"))
+        raise ScorehostError(f"no rtmidi API {api_name!r} (known: {known})")
+    return api
+
+
+class PolledIn:
+    """A virtual input port read by polling: no Python runs in the MIDI system's own thread (JACK's
+    process cycle), so a busy interpreter (a model sampling) cannot make it drop clock pulses or
+    notes, and each message keeps the time the MIDI system stamped it with."""
+
+    def __init__(self, api, name: str, handler):
+        import rtmidi
+
+        self.rt = rtmidi.MidiIn(api, "scorehost", queue_size_limit=16384)
+        self.rt.ignore_types(sysex=True, timing=False, active_sense=True)
+        self.rt.open_virtual_port(name)
+        self.handler = handler
+        self.running = True
+        self.thread = threading.Thread(target=self._run, name="scorehost-midi-in", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        stamp: float | None = None
+        parser = mido.Parser()
+        while self.running:
+            item = self.rt.get_message()
+            if item is None:
+                time.sleep(0.0005)
+                continue
+            data, delta = item
+            now = time.monotonic()
+            stamp = now if stamp is None else stamp + delta
+            if not now - 2.0 < stamp <= now:  # clamp: never in the future, never far behind
+                stamp = min(now, max(stamp, now - 2.0))
+            parser.feed(data)
+            for msg in parser:
+                self.handler(msg, stamp)
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join(2)
+        self.rt.close_port()
+        self.rt.delete()
+
+
+class PortOut:
+    def __init__(self, api, name: str):
+        import rtmidi
+
+        self.rt = rtmidi.MidiOut(api, "scorehost")
+        self.rt.open_virtual_port(name)
+
+    def send(self, msg: mido.Message) -> None:
+        self.rt.send_message(msg.bytes())
+
+    def close(self) -> None:
+        self.rt.close_port()
+        self.rt.delete()
 
 
 def _meter(text: str) -> tuple[int, int]:

@@ -21,6 +21,7 @@ def test_transport_follows_start_clock_songpos_and_interpolates():
     assert transport.position(0.0) == 0
     for pulse in range(25):  # 120 bpm: a pulse every 1/48 s
         transport.feed(mido.Message("clock"), pulse / 48)
+    assert abs(transport.bpm - 120) < 0.5
     assert transport.position(24 / 48) == 480  # the 25th pulse marks beat 2
     assert transport.position(24 / 48 + 1 / 96) == 490  # half a pulse later
     assert abs(transport.bpm - 120) < 1
@@ -75,61 +76,77 @@ def test_player_sends_each_note_in_its_pulse_and_silences_on_a_locate():
 # ---- through JACK ------------------------------------------------------------------------
 
 
-def _find(names: list[str], wanted: str) -> str:
-    matches = [n for n in names if wanted in n]
-    assert matches, f"no port named {wanted!r} in {names}"
-    return matches[0]
-
-
 class FakeDaw:
     """Plays a clock and notes into 'scorehost in' and records what comes out of 'scorehost out',
-    stamping each message with the clock pulse it arrived at."""
+    stamping each message with the clock pulse it arrived at. Like a DAW it is its own JACK client
+    and polls its input (no Python in JACK's thread)."""
 
     def __init__(self, backend, bpm: float):
-        self.backend = mido.Backend(backend, load=True)
+        import rtmidi
+
+        api = getattr(rtmidi, "API_" + backend.partition("/")[2])
         self.interval = 60 / bpm / 24
-        self.out = self.backend.open_output(_find(self.backend.get_output_names(), "scorehost in"))
+        self.out = rtmidi.MidiOut(api, "fake daw")
+        self.out.open_port(_port(self.out.get_ports(), "scorehost in"))
+        self.inp = rtmidi.MidiIn(api, "fake daw")
+        self.inp.open_port(_port(self.inp.get_ports(), "scorehost out"))
         self.pulse = -1
         self.heard: list[tuple[int, mido.Message]] = []
-        self.inp = self.backend.open_input(
-            _find(self.backend.get_input_names(), "scorehost out"), callback=self._heard
-        )
 
-    def _heard(self, msg):
-        if msg.type in ("note_on", "note_off"):
-            self.heard.append((self.pulse, msg))
+    def send(self, msg: mido.Message) -> None:
+        self.out.send_message(msg.bytes())
+
+    def listen(self) -> None:
+        while (item := self.inp.get_message()) is not None:
+            msg = mido.Message.from_bytes(item[0])
+            if msg.type in ("note_on", "note_off"):
+                self.heard.append((self.pulse, msg))
 
     def play(self, pulses: int, notes: dict[int, list[mido.Message]], start: mido.Message) -> None:
         """Send start (or songpos+continue), then pulses, with notes sent just after their pulse."""
-        self.out.send(start) if start.type == "start" else (
-            self.out.send(start),
-            self.out.send(mido.Message("continue")),
-        )
+        self.send(start)
+        if start.type == "songpos":
+            self.send(mido.Message("continue"))
         begin = time.perf_counter()
         for pulse in range(pulses):
             while time.perf_counter() < begin + pulse * self.interval:
+                self.listen()
                 time.sleep(0.0005)
             self.pulse = pulse
-            self.out.send(mido.Message("clock"))
+            self.send(mido.Message("clock"))
             for msg in notes.get(pulse, []):
-                self.out.send(msg)
-        self.out.send(mido.Message("stop"))
+                self.send(msg)
+        self.send(mido.Message("stop"))
+        time.sleep(0.05)
+        self.listen()
 
     def close(self):
-        self.out.close()
-        self.inp.close()
+        self.out.close_port()
+        self.inp.close_port()
+
+
+def _port(names: list[str], wanted: str) -> int:
+    matches = [i for i, n in enumerate(names) if wanted in n]
+    assert matches, f"no port named {wanted!r} in {names}"
+    return matches[0]
 
 
 def test_notes_played_under_a_clock_come_back_filled_in_the_right_bars(jack, octave_host, tmp_path):
     from scorehost.bridges.midi.server import MidiBridge
 
     settings = Settings(
-        midi_backend=jack, midi_model="octave", midi_fill="ch2:2-3", midi_trigger_cc=119, midi_meter="4/4"
+        midi_backend=jack,
+        midi_model="octave",
+        midi_fill="ch2:2-3",
+        midi_trigger_cc=119,
+        midi_meter="4/4",
+        midi_save_dir=tmp_path,
+        allowed_dirs=[tmp_path],
     )
     engine = Engine(octave_host, device="cpu", default_timeout=20)
     bridge = MidiBridge()
     bridge.start(engine, settings)
-    daw = FakeDaw(jack, bpm=300)
+    daw = FakeDaw(jack, bpm=240)
     try:
         # Pass 1: a melody on channel 1, one quarter note per beat through bars 1-3 (pulses 0..287).
         melody = {}
@@ -139,7 +156,7 @@ def test_notes_played_under_a_clock_come_back_filled_in_the_right_bars(jack, oct
         daw.play(12 * 24 + 2, melody, mido.Message("start"))
         time.sleep(0.1)
         assert bridge.state()["notes"] == 12
-        daw.out.send(mido.Message("control_change", channel=0, control=119, value=127))  # the trigger
+        daw.send(mido.Message("control_change", channel=0, control=119, value=127))  # the trigger
         deadline = time.monotonic() + 10
         while bridge.last_job is None and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -150,17 +167,28 @@ def test_notes_played_under_a_clock_come_back_filled_in_the_right_bars(jack, oct
         daw.play(12 * 24 + 2, {}, mido.Message("songpos", pos=0))
         time.sleep(0.1)
     finally:
+        events = list(bridge.player.events) if bridge.player else []
         daw.close()
         bridge.stop()
         engine.shutdown(timeout=2)
     ons = [(pulse, m.note, m.channel) for pulse, m in daw.heard if m.type == "note_on" and m.velocity > 0]
-    assert [(note, channel) for _, note, channel in ons] == [(60 + beat - 12, 1) for beat in range(4, 12)]
+    recorded = [(n.start, n.pitch) for n in bridge.recorder.score((4, 4), 120).tracks[0].notes]
+    played = [(e[0], e[1], e[3]) for e in events]
+    why = f"recorded {recorded}; heard {[(p, str(m)) for p, m in daw.heard]}; player {played}"
+    assert [(note, channel) for _, note, channel in ons] == [(60 + beat - 12, 1) for beat in range(4, 12)], (
+        why
+    )
     for (pulse, note, _), beat in zip(ons, range(4, 12), strict=True):
         # within a sixteenth (6 pulses) of its beat, so in its bar (2 or 3) and on its beat
         assert abs(pulse - beat * 24) <= 6, f"note {note} came at pulse {pulse}, not {beat * 24}"
-        assert 1 + pulse // 96 == 1 + beat // 4 in (2, 3)
+        heard_beat = round(pulse / 24)  # a note played on time may arrive a hair before its pulse
+        assert heard_beat == beat and 1 + heard_beat // 4 in (2, 3)
     offs = [m for _, m in daw.heard if m.type == "note_off" or m.velocity == 0]
     assert len(offs) == 8
+    (saved,) = bridge.saved  # the fill was also saved as a MIDI file
+    from scorehost.core.scoreio import read_score
+
+    assert [n.pitch for n in read_score(saved).tracks[1].notes] == [48 + beat for beat in range(4, 12)]
 
 
 def test_ports_fail_with_a_clear_message_without_a_midi_system(octave_host):
