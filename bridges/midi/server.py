@@ -5,9 +5,12 @@ the settings, or /scorehost/live/fill over OSC) scorehost fills the requested ba
 recording with a model, and plays the written notes out of 'scorehost out' in time with the
 clock, on each pass, so a DAW track that records 'scorehost out' gets them.
 
-Ports come from mido over python-rtmidi (pip install 'scorehost[live]'): ALSA on Linux
-desktops, CoreMIDI on macOS; on a machine without sound hardware, JACK's dummy driver with
-MIDO_BACKEND=mido.backends.rtmidi/UNIX_JACK.
+Ports come from python-rtmidi (pip install 'scorehost[live]'; messages are parsed by mido):
+ALSA on Linux desktops, CoreMIDI on macOS; on a machine without sound hardware, JACK's dummy
+driver with MIDO_BACKEND=mido.backends.rtmidi/UNIX_JACK (the backend setting names the rtmidi
+API). The input port is polled rather than given a callback, so no Python runs in the MIDI
+system's thread: a busy interpreter delays messages but cannot make JACK drop them, and each
+keeps the time the MIDI system stamped it with.
 """
 
 from __future__ import annotations
