@@ -37,6 +37,15 @@ _EDIT_KEYS = {
     "model", "in", "out", "region", "r", "constraint", "c", "option", "o", "unit", "meter", "bpm",
     "key", "length", "notes", "reply", "token", "timeout",
 }  # fmt: skip
+_LIVE_FILL_KEYS = (_EDIT_KEYS - {"in", "unit", "meter", "bpm", "key", "length"}) | {"play", "unit"}
+_PLAIN_KEYS = {  # requests without model options: any other key is an error
+    p.PING: {"reply", "token"},
+    p.MODELS: {"reply", "token"},
+    p.STATUS: {"reply", "token", "job"},
+    p.CANCEL: {"reply", "token", "job"},
+    p.LIVE_CLEAR: {"reply", "token"},
+    p.LIVE_STATUS: {"reply", "token"},
+}
 NOTES_MODES = ("none", "regions", "all")
 
 
@@ -159,6 +168,15 @@ class OscService:
             parsed = p.read_arguments(args)
             if name != p.PING:
                 self._authorize(parsed)
+            allowed = _PLAIN_KEYS.get(name)
+            if allowed is not None:
+                unknown = sorted(parsed.keys() - allowed) + (["track="] if parsed.tracks else [])
+                if unknown:
+                    keys = ", ".join(f"{k}=" for k in sorted(allowed))
+                    raise RequestError(
+                        f"{p.address(name)} takes only {keys}; not {unknown[0].rstrip('=')}=",
+                        unknown[0].rstrip("="),
+                    )
             getattr(self, "_" + name.replace("/", "_"))(parsed, reply)
         except ScorehostError as exc:
             reply.error(getattr(exc, "code", "error"), str(exc), getattr(exc, "job_id", ""))
@@ -259,7 +277,7 @@ class OscService:
             specs,
             model=args.get("model"),
             constraints=args.all("constraint", "c"),
-            options=read_options(args),
+            options=read_options(args, _LIVE_FILL_KEYS),
             timeout=_timeout(args),
             play=(args.get("play") or "1").lower() not in ("0", "no", "false", "off"),
         )
@@ -385,8 +403,9 @@ class _Error(ScorehostError):
         self.code = code
 
 
-def read_options(args: p.Arguments) -> dict[str, Any]:
-    """Model options: option=KEY=VALUE, or any KEY=VALUE that is not a request key."""
+def read_options(args: p.Arguments, reserved: set[str] = _EDIT_KEYS) -> dict[str, Any]:
+    """Model options: option=KEY=VALUE, or any KEY=VALUE that is not a key of the request (the
+    model's options then refuse an unknown one: nothing is silently ignored)."""
     from scorehost.core.cliparse import parse_option
 
     options: dict[str, Any] = {}
@@ -394,7 +413,7 @@ def read_options(args: p.Arguments) -> dict[str, Any]:
         if key in ("option", "o"):
             name, parsed = parse_option(value)
             options[name] = parsed
-        elif key not in _EDIT_KEYS and key not in ("job", "play", "format"):
+        elif key not in reserved:
             options[key] = parse_option(f"{key}={value}")[1]
     return options
 

@@ -139,6 +139,16 @@ MALFORMED = [
     (p.encode("/scorehost/status", 1, "job=ffff"), "unknown_job"),
     (p.encode("/scorehost/cancel", 1, "job=ffff"), "unknown_job"),
     (p.encode("/scorehost/live/fill", 1, "region=ch1:1"), "not_running"),
+    (p.encode("/scorehost/ping", 1, "verbose=1"), "bad_request"),
+    (p.encode("/scorehost/cancel", 1, "job=ffff", "track=a", 60, 0, 1, 90), "bad_request"),
+    (
+        p.encode("/scorehost/edit", 1, "model=echo", "track=a", 60, 0, 1, 90, "region=a", "play=1"),
+        "bad_request",
+    ),
+    (
+        p.encode("/scorehost/edit", 1, "model=echo", "track=a", 60, 0, 1, 90, "region=a", "format=mid"),
+        "bad_request",
+    ),
 ]
 
 
