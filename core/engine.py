@@ -259,16 +259,16 @@ class Engine:
 
     def forget(self, job_id: str) -> None:
         """Drop a finished job from memory (bridges call this once a client fetched it)."""
-        job = self.jobs.get(job_id)
-        if job is not None and job.done:
-            del self.jobs[job_id]
+        with self._cond:
+            job = self.jobs.get(job_id)
+            if job is not None and job.done:
+                del self.jobs[job_id]
 
     def _forget_oldest_finished(self) -> None:
-        """Keep at most keep_finished finished jobs, so a long-running server does not grow."""
-        finished = [j for j in self.jobs.values() if j.done]
-        for job in sorted(finished, key=lambda j: j.finished or 0)[
-            : max(0, len(finished) - self.keep_finished)
-        ]:
+        """Keep at most keep_finished finished jobs, so a long-running server does not grow.
+        Called with _cond held, as every change to self.jobs is."""
+        finished = sorted((j for j in self.jobs.values() if j.done), key=lambda j: j.finished or 0)
+        for job in finished[: max(0, len(finished) - self.keep_finished)]:
             del self.jobs[job.id]
 
     def shutdown(self, cancel: bool = True, timeout: float = 10.0) -> None:
