@@ -345,7 +345,10 @@ class Engine:
                 job.finish(Status.FAILED, error=error)
             return
         for job, variations in zip(live, outputs, strict=True):
-            self._complete(job, variations)
+            if isinstance(variations, ScorehostError):  # one item of the batch failed alone
+                job.finish(_status_of(variations), error=variations)
+            else:
+                self._complete(job, variations)
 
     def _load(self, model: Model, device: str) -> None:
         with self._load_lock:

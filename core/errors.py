@@ -69,4 +69,3 @@ def first_line(exc: BaseException, limit: int = 160) -> str:
     """The first line of an exception's message (or its type), short enough for one error line."""
     text = str(exc).strip()
     return (text.splitlines()[0] if text else type(exc).__name__)[:limit]
-

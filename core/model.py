@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
-from .errors import UnsupportedConstraint
+from .errors import ScorehostError, UnsupportedConstraint
 from .requests import EditRequest, Options, Variation
 
 
@@ -100,9 +100,21 @@ class Model:
         """
         raise NotImplementedError
 
-    def inpaint_batch(self, items: list[tuple[EditRequest, Options, JobContext]]) -> list[list[Variation]]:
-        """Serve several requests at once; the default serves them one after the other."""
-        return [self.inpaint(request, options, job) for request, options, job in items]
+    def inpaint_batch(
+        self, items: list[tuple[EditRequest, Options, JobContext]]
+    ) -> list[list[Variation] | ScorehostError]:
+        """Serve several requests at once; the default serves them one after the other.
+
+        An item may be a ScorehostError in place of its variations: that job fails alone
+        (cancelled, timed out, or refused) and the others complete.
+        """
+        results: list[list[Variation] | ScorehostError] = []
+        for request, options, job in items:
+            try:
+                results.append(self.inpaint(request, options, job))
+            except ScorehostError as exc:
+                results.append(exc)
+        return results
 
     # ---- describing -----------------------------------------------------------------------
 

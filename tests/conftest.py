@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 from music21 import corpus
+
 from scorehost.core import hookimpl
+from scorehost.core.errors import RequestError
 from scorehost.core.host import Host
 from scorehost.core.model import Capabilities, Model
 from scorehost.core.requests import Options, Variation
@@ -93,7 +95,12 @@ class Batched(Model):
     def inpaint_batch(self, items):
         self.batch_sizes.append(len(items))
         time.sleep(0.02)
-        return [[Variation(score=r.score, log_prob=0.0, seed=0)] for r, _o, _j in items]
+        return [
+            RequestError("this one is refused", "options")
+            if r.timeout == 13
+            else [Variation(score=r.score, log_prob=0.0, seed=0)]
+            for r, _o, _j in items
+        ]
 
 
 class Vandal(Model):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+
 from scorehost.core.score import note_tuples
 from scorehost.core.scoreio import read_score, write_score
 

@@ -1,6 +1,7 @@
 """The short forms of regions, constraints and options."""
 
 import pytest
+
 from scorehost.core.cliparse import add_named_tracks, parse_constraint, parse_option, parse_region
 from scorehost.core.errors import RequestError
 from scorehost.core.score import Score, Track

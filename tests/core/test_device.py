@@ -1,5 +1,6 @@
 import pytest
 import torch
+
 from scorehost.core.device import choose_device
 from scorehost.core.errors import ScorehostError
 

@@ -4,6 +4,7 @@ import threading
 import time
 
 import pytest
+
 from scorehost.core.engine import Engine, Status
 from scorehost.core.errors import QueueFull, RequestError, UnknownModel, UnsupportedConstraint
 from scorehost.core.requests import EditRequest, PitchRange, Region
@@ -94,6 +95,25 @@ def test_same_model_jobs_are_batched(host, chorale):
     engine.shutdown()
     assert max(host.model("batched").batch_sizes) > 1
     assert sum(host.model("batched").batch_sizes) == 16
+
+
+def test_one_failed_item_of_a_batch_fails_alone(host, chorale):
+    engine = Engine(host, device="cpu", queue_size=100)
+    blocker = engine.submit(_request(chorale, "slow", options={"seconds": 0.3}))
+    jobs = [engine.submit(_request(chorale, "batched", timeout=13 if i == 2 else None)) for i in range(6)]
+    blocker.wait(10)
+    for job in jobs:
+        job._done.wait(10)
+    engine.shutdown()
+    assert [j.status for j in jobs] == [
+        Status.DONE,
+        Status.DONE,
+        Status.FAILED,
+        Status.DONE,
+        Status.DONE,
+        Status.DONE,
+    ]
+    assert "this one is refused" in jobs[2].summary()["error"]["message"]
 
 
 def test_bad_requests_are_refused_before_queueing(engine, chorale):

@@ -3,6 +3,7 @@
 import importlib.metadata
 
 import pytest
+
 from scorehost.core import hookimpl
 from scorehost.core.errors import UnknownModel
 from scorehost.core.host import DEFAULT_PLUGINS, Host

@@ -2,6 +2,7 @@
 
 import pytest
 from music21 import chord, clef, corpus, key, layout, meter, note, stream, tie
+
 from scorehost.core.errors import ScoreReadError
 from scorehost.core.score import note_tuples
 from scorehost.core.scoreio import read_score

@@ -1,4 +1,5 @@
 import pytest
+
 from scorehost.core.errors import PathNotAllowed
 from scorehost.core.paths import PathPolicy
 

@@ -1,6 +1,7 @@
 """Request validation names the field and the problem."""
 
 import pytest
+
 from scorehost.core.errors import LimitExceeded, RequestError
 from scorehost.core.requests import (
     EditRequest,

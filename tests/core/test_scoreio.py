@@ -2,6 +2,7 @@
 
 import pytest
 from music21 import corpus
+
 from scorehost.core.errors import LimitExceeded, ScoreReadError, ScoreWriteError
 from scorehost.core.score import note_tuples
 from scorehost.core.scoreio import read_score, write_score

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+
 from scorehost.core.errors import ScorehostError
 from scorehost.core.settings import Settings
 

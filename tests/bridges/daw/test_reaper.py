@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from scorehost.bridges.daw.reaper import scorehost_fill as script
 from scorehost.core.requests import EditRequest
 
@@ -307,6 +308,7 @@ def test_stopping_the_script_cancels_the_running_fill():
 
 def test_scorehost_client_reaper_script_finds_and_copies_the_script(tmp_path):
     from click.testing import CliRunner
+
     from scorehost.bridges.client.cli import client
 
     runner = CliRunner()

@@ -6,6 +6,7 @@ import time
 
 import httpx
 import pytest
+
 from scorehost.bridges.http.server import HttpBridge
 from scorehost.core.engine import Engine
 from scorehost.core.score import Note, Score, Track, note_tuples

@@ -4,6 +4,7 @@ import threading
 
 import httpx
 import pytest
+
 from scorehost.bridges.http.server import HttpBridge
 from scorehost.core.engine import Engine
 from scorehost.core.host import Host

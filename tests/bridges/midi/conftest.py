@@ -9,6 +9,7 @@ import subprocess
 import time
 
 import pytest
+
 from scorehost.core import hookimpl
 from scorehost.core.model import Model
 from scorehost.core.requests import Variation

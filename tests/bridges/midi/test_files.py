@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from music21 import converter, instrument, meter, tempo
+
 from scorehost.bridges.client.osc import OscClient
 from scorehost.bridges.osc.server import OscBridge
 from scorehost.core.engine import Engine

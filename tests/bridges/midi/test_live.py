@@ -7,6 +7,7 @@ import time
 
 import mido
 import pytest
+
 from scorehost.bridges.midi.live import Player, Recorder, Transport
 from scorehost.core.engine import Engine
 from scorehost.core.score import Note

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from scorehost.bridges.musescore import PLUGIN_QML as PLUGIN
 from scorehost.core.score import note_tuples
 from scorehost.core.scoreio import read_score, write_score

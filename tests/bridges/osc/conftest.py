@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from scorehost.bridges.client.osc import OscClient
 from scorehost.bridges.osc.server import OscBridge
 from scorehost.core import hookimpl

@@ -8,6 +8,7 @@ import sys
 import time
 
 from click.testing import CliRunner
+
 from scorehost.bridges.client.cli import client
 from scorehost.core.scoreio import read_score, write_score
 

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from scorehost.core.scoreio import read_score, write_score
 
 pytestmark = pytest.mark.skipif(

@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+
 from scorehost.bridges.client.osc import OscError
 from scorehost.bridges.osc import protocol as p
 from scorehost.bridges.osc.server import slip_decode, slip_encode

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 from music21 import corpus
+
 from scorehost.core.scoreio import read_score
 from scorehost.plugins.deepbach.encoding import Vocab
 from scorehost.plugins.deepbach.network import CellTransformer, NetConfig

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from scorehost.core.errors import RequestError
 from scorehost.core.score import Note, Score, Track
 from scorehost.plugins.deepbach.encoding import (

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from scorehost.plugins.deepbach.encoding import HOLD, REST, encode_grid
 from scorehost.plugins.deepbach.evaluate import faults, per_100_beats
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+
 from scorehost.core.host import Host
 from scorehost.core.regions import constraint_violations
 from scorehost.core.requests import EditRequest, PitchClasses, Region

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from scorehost.core.errors import RequestError
 from scorehost.core.regions import constraint_violations, is_written, spans_by_track
 from scorehost.core.requests import (

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+
 from scorehost.plugins.deepbach.data import Encoded, make_splits, transpositions
 from scorehost.plugins.deepbach.encoding import META, PAD
 from scorehost.plugins.deepbach.train import masked_loss, random_masks, sample_windows
