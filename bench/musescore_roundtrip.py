@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from music21 import corpus
+
 from scorehost.bridges.musescore import PLUGIN_QML
 from scorehost.core.score import Score
 from scorehost.core.scoreio import read_score, write_score

@@ -166,6 +166,7 @@ def burst(client, model: str, count: int) -> None:
 def bench_fill(client, folder: Path, options) -> None:
     """Alto and tenor of bars 2-5 of a Bach chorale from music21's corpus, MIDI file in and out."""
     from music21 import corpus
+
     from scorehost.core.scoreio import read_score, write_score
 
     source = write_score(read_score(Path(corpus.getWork("bach/bwv66.6"))), folder / "chorale.mid")

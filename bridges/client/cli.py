@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+
 from scorehost.core.errors import RequestError, ScorehostError
 
 DEFAULT_PORTS = {"osc": 9100, "http": 8765}

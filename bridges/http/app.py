@@ -18,6 +18,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
 from scorehost.core.engine import Engine, Job, Status
 from scorehost.core.errors import JobCancelled, RequestError, ScorehostError
 from scorehost.core.paths import PathPolicy

@@ -7,6 +7,7 @@ import threading
 import time
 
 import uvicorn
+
 from scorehost.core.bridge import Bridge
 from scorehost.core.errors import ScorehostError
 

@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable
 
 import mido
+
 from scorehost.core.score import TICKS_PER_QUARTER, Note, Score, Tempo, TimeSignature, Track
 
 PULSES_PER_QUARTER = 24

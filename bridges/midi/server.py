@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import mido
+
 from scorehost.core.bridge import Bridge
 from scorehost.core.cliparse import parse_constraint, parse_region
 from scorehost.core.engine import Engine, Job, Status

@@ -20,7 +20,12 @@ PLUGIN_QML = Path(__file__).with_name("scorehost.qml")
 @hookimpl
 def register_commands(cli):
     @cli.command(name="musescore-plugin")
-    @click.option("--copy-to", type=click.Path(file_okay=False, path_type=Path), default=None, help="MuseScore's plugin folder, e.g. ~/Documents/MuseScore3/Plugins or ~/Documents/MuseScore4/Plugins.")
+    @click.option(
+        "--copy-to",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="MuseScore's plugin folder, e.g. ~/Documents/MuseScore3/Plugins or ~/Documents/MuseScore4/Plugins.",
+    )
     def musescore_plugin(copy_to: Path | None) -> None:
         """Show or install the MuseScore plugin ("Harmonize selection")."""
         if copy_to is None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
+
 from scorehost.core.errors import RequestError
 from scorehost.core.score import (
     ROLES,

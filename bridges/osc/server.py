@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+
 from scorehost.core.bridge import Bridge
 from scorehost.core.cliparse import add_named_tracks, parse_constraint, parse_region
 from scorehost.core.engine import Engine, Job

@@ -9,6 +9,7 @@ entry-point group declared in pyproject.toml.
 from __future__ import annotations
 
 from pydantic import Field
+
 from scorehost.core import hookimpl
 from scorehost.core.errors import RequestError
 from scorehost.core.model import Capabilities, Model

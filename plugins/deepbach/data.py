@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from scorehost.core.errors import ScorehostError
 from scorehost.core.musicxml import read_musicxml
 from scorehost.core.score import Score

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+
 from scorehost.core.errors import RequestError
 from scorehost.core.score import MODE_SCALES, Note, Score, Track
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 import numpy as np
 import torch
+
 from scorehost.core.requests import EditRequest, Region
 
 from .data import build_dataset

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import Field
+
 from scorehost.core.errors import ScorehostError
 from scorehost.core.model import Capabilities, JobContext, Model
 from scorehost.core.regions import merge_result

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from scorehost.core.errors import RequestError
 from scorehost.core.regions import merge_result, spans_by_track
 from scorehost.core.requests import EditRequest, KeepRhythm, PinnedNotes, PitchClasses, PitchRange
