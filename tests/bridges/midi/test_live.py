@@ -155,7 +155,10 @@ def test_notes_played_under_a_clock_come_back_filled_in_the_right_bars(jack, oct
             melody[beat * 24] = [mido.Message("note_on", channel=0, note=60 + beat, velocity=100)]
             melody[beat * 24 + 12] = [mido.Message("note_off", channel=0, note=60 + beat)]
         daw.play(12 * 24 + 2, melody, mido.Message("start"))
-        time.sleep(0.1)
+        # The bridge polls its port: on a loaded machine it may still be reading; wait for it.
+        deadline = time.monotonic() + 5
+        while bridge.state()["notes"] < 12 and time.monotonic() < deadline:
+            time.sleep(0.02)
         assert bridge.state()["notes"] == 12
         daw.send(mido.Message("control_change", channel=0, control=119, value=127))  # the trigger
         deadline = time.monotonic() + 10
