@@ -1,0 +1,91 @@
+"""DeepBach latency and throughput, through the real engine (as every bridge calls it).
+
+- an 8-bar harmonization (alto, tenor and bass under BWV 66.6's soprano), default options;
+- a 1-bar alto rewrite inside the full chorale;
+- 32 harmonizations submitted at once (the engine batches them), as harmonizations per second.
+
+    python bench/deepbach_latency.py [--runs 9] [--device cpu|cuda]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+from music21 import corpus
+
+from scorehost.core.engine import Engine
+from scorehost.core.host import Host
+from scorehost.core.requests import EditRequest, Region
+from scorehost.core.score import Score
+from scorehost.core.scoreio import read_score
+
+
+def melody_exercise(chorale: Score, bars: int) -> Score:
+    end = chorale.bars()[bars].end
+    soprano = chorale.tracks[0].model_copy(
+        update={"notes": [n for n in chorale.tracks[0].notes if n.end <= end]}
+    )
+    empty = [t.model_copy(update={"notes": []}) for t in chorale.tracks[1:]]
+    fermatas = [f for f in chorale.fermatas if f.tick < end and f.track in (None, 0)]
+    return chorale.model_copy(update={"tracks": [soprano, *empty], "length": end, "fermatas": fermatas})
+
+
+def timed(engine: Engine, request: EditRequest, runs: int) -> list[float]:
+    engine.run(request.model_copy(update={"options": {"seed": 999}}))  # warm-up: weights load
+    times = []
+    for seed in range(runs):
+        started = time.perf_counter()
+        engine.run(request.model_copy(update={"options": {"seed": seed}}))
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def summary(label: str, values: list[float]) -> str:
+    return f"{label}: median {statistics.median(values):.3f} s, min {min(values):.3f} s, max {max(values):.3f} s (n={len(values)})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--device", default=None)
+    args = parser.parse_args()
+    engine = Engine(
+        Host(env={"SCOREHOST_PLUGINS": ""}), device=args.device, queue_size=256, default_timeout=600
+    )
+    chorale = read_score(Path(corpus.getWork("bach/bwv66.6")))
+    exercise = melody_exercise(chorale, 8)
+    harmonize = EditRequest(
+        model="deepbach",
+        score=exercise,
+        regions=[Region(track=t, start=0, end=exercise.length) for t in (1, 2, 3)],
+    )
+    bar = chorale.bars()[3]
+    alto = EditRequest(
+        model="deepbach", score=chorale, regions=[Region(track=1, start=bar.start, end=bar.end)]
+    )
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, device {engine.device}")
+    print(summary("8-bar harmonization", timed(engine, harmonize, args.runs)))
+    print(summary("1-bar alto rewrite", timed(engine, alto, args.runs)))
+    rates = []
+    for repeat in range(3):
+        started = time.perf_counter()
+        jobs = [
+            engine.submit(harmonize.model_copy(update={"options": {"seed": repeat * 100 + i}}))
+            for i in range(32)
+        ]
+        for job in jobs:
+            job.wait()
+        rates.append(32 / (time.perf_counter() - started))
+    print(
+        f"32 harmonizations at once: median {statistics.median(rates):.2f}/s, min {min(rates):.2f}/s, max {max(rates):.2f}/s (n=3)"
+    )
+    engine.shutdown()
+
+
+if __name__ == "__main__":
+    main()
