@@ -130,3 +130,39 @@ def host():
     h = Host(builtins=(), env={"SCOREHOST_PLUGINS": ""})
     h.pm.register(TestPlugin(), name="test-models")
     return h
+
+
+class Octave(Model):
+    """Writes into each region the notes track 0 has there, an octave lower: visible, checkable."""
+
+    model_id = "octave"
+    description = "test: copies track 0 an octave down into the regions"
+
+    def inpaint(self, request, options, job):
+        score = request.score
+        tracks = [t.model_copy(update={"notes": list(t.notes)}) for t in score.tracks]
+        for region in request.regions:
+            source = [n for n in score.tracks[0].notes if region.start <= n.start < region.end]
+            kept = [n for n in tracks[region.track].notes if not region.start <= n.start < region.end]
+            written = [
+                n.model_copy(
+                    update={"pitch": max(0, n.pitch - 12), "duration": min(n.duration, region.end - n.start)}
+                )
+                for n in source
+            ]
+            tracks[region.track] = tracks[region.track].model_copy(update={"notes": kept + written})
+        result = score.model_copy(update={"tracks": tracks})
+        return [Variation(score=result, log_prob=-1.0, seed=s) for s in options.seeds()]
+
+
+class OctavePlugin:
+    @hookimpl
+    def register_models(self, register):
+        register(Octave())
+
+
+@pytest.fixture
+def octave_host(host):
+    """The test host plus 'octave', whose output is easy to check note by note."""
+    host.pm.register(OctavePlugin(), name="octave")
+    return host

@@ -1,5 +1,5 @@
 """MIDI bridge fixtures: a JACK server with the dummy driver (virtual ports without sound
-hardware, as in CI), and the 'octave' test model that writes visible, checkable notes."""
+hardware, as in CI)."""
 
 from __future__ import annotations
 
@@ -10,46 +10,7 @@ import time
 
 import pytest
 
-from scorehost.core import hookimpl
-from scorehost.core.model import Model
-from scorehost.core.requests import Variation
-
 JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
-
-
-class Octave(Model):
-    """Writes into each region the notes track 0 has there, an octave lower."""
-
-    model_id = "octave"
-    description = "test: copies track 0 an octave down into the regions"
-
-    def inpaint(self, request, options, job):
-        score = request.score
-        tracks = list(score.tracks)
-        for region in request.regions:
-            source = [n for n in score.tracks[0].notes if region.start <= n.start < region.end]
-            kept = [n for n in tracks[region.track].notes if not region.start <= n.start < region.end]
-            written = [
-                n.model_copy(
-                    update={"pitch": n.pitch - 12, "duration": min(n.duration, region.end - n.start)}
-                )
-                for n in source
-            ]
-            tracks[region.track] = tracks[region.track].model_copy(update={"notes": kept + written})
-        result = score.model_copy(update={"tracks": tracks})
-        return [Variation(score=result, log_prob=-1.0, seed=s) for s in options.seeds()]
-
-
-class OctavePlugin:
-    @hookimpl
-    def register_models(self, register):
-        register(Octave())
-
-
-@pytest.fixture
-def octave_host(host):
-    host.pm.register(OctavePlugin(), name="octave")
-    return host
 
 
 def _jack_running(env) -> bool:
