@@ -79,6 +79,49 @@ def models(as_json: bool) -> None:
         )
 
 
+def edit_request_options(command):
+    """The options that state an edit (model, regions, constraints, options, variations,
+    seed), shared by `scorehost edit` and clients that send an edit to a server."""
+    options = [
+        click.option("-m", "--model", "model_id", required=True, help="Model id (see: scorehost models)."),
+        click.option(
+            "-r",
+            "--region",
+            "regions",
+            multiple=True,
+            required=True,
+            help="TRACKS[:SPAN], e.g. alto,tenor,bass  or  alto:3  or  bass:2-4  or  1:t960-1920. Tracks by name, role or number; bars as printed (a pickup is bar 0). A named SATB role that the score lacks is added as an empty track.",
+        ),
+        click.option(
+            "-c",
+            "--constraint",
+            "constraints",
+            multiple=True,
+            help="JSON object, or short form: range:TRACK:LOW-HIGH, key:D-minor, pitch-classes:0,2,4, keep-rhythm[:TRACKS], pin:TRACK:TICK:PITCH, density:TRACK:N, polyphony:TRACK:N, instrument:TRACK:PROGRAM, theme:BARS[:TRACK].",
+        ),
+        click.option(
+            "-O",
+            "--option",
+            "options",
+            multiple=True,
+            help="Model option KEY=VALUE (see: scorehost models --json).",
+        ),
+        click.option(
+            "-n",
+            "--variations",
+            type=click.IntRange(1, 16),
+            default=None,
+            help="Number of variations; several are written as OUT-1, OUT-2, ...",
+        ),
+        click.option(
+            "--seed", type=click.IntRange(0, 2**32 - 1), default=None, help="Seed for reproducible results."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @cli.command()
 @click.argument("input_path", metavar="IN", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -89,35 +132,7 @@ def models(as_json: bool) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help=f"Result file; its extension picks the format ({', '.join(SUFFIXES)}).",
 )
-@click.option("-m", "--model", "model_id", required=True, help="Model id (see: scorehost models).")
-@click.option(
-    "-r",
-    "--region",
-    "regions",
-    multiple=True,
-    required=True,
-    help="TRACKS[:SPAN], e.g. alto,tenor,bass  or  alto:3  or  bass:2-4  or  1:t960-1920. Tracks by name, role or number; bars as printed (a pickup is bar 0). A named SATB role that the score lacks is added as an empty track.",
-)
-@click.option(
-    "-c",
-    "--constraint",
-    "constraints",
-    multiple=True,
-    help="JSON object, or short form: range:TRACK:LOW-HIGH, key:D-minor, pitch-classes:0,2,4, keep-rhythm[:TRACKS], pin:TRACK:TICK:PITCH, density:TRACK:N, polyphony:TRACK:N, instrument:TRACK:PROGRAM, theme:BARS[:TRACK].",
-)
-@click.option(
-    "-O", "--option", "options", multiple=True, help="Model option KEY=VALUE (see: scorehost models --json)."
-)
-@click.option(
-    "-n",
-    "--variations",
-    type=click.IntRange(1, 16),
-    default=None,
-    help="Number of variations; several are written as OUT-1, OUT-2, ...",
-)
-@click.option(
-    "--seed", type=click.IntRange(0, 2**32 - 1), default=None, help="Seed for reproducible results."
-)
+@edit_request_options
 @click.option("--device", default=None, help="auto (default), cpu, cuda or cuda:N.")
 @click.option(
     "--timeout",

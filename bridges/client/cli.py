@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from scorehost.core.cli import edit_request_options
 from scorehost.core.errors import RequestError, ScorehostError
 
 DEFAULT_PORTS = {"osc": 9100, "http": 8765}
@@ -115,25 +116,7 @@ def models(conf: dict, as_json: bool) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Result file (never overwritten).",
 )
-@click.option("-m", "--model", "model_id", required=True, help="Model id (see: scorehost client models).")
-@click.option(
-    "-r",
-    "--region",
-    "regions",
-    multiple=True,
-    required=True,
-    help="TRACKS[:SPAN] as in scorehost edit, e.g. alto,tenor:3-4.",
-)
-@click.option(
-    "-c",
-    "--constraint",
-    "constraints",
-    multiple=True,
-    help="Constraint as in scorehost edit, e.g. key:D-minor.",
-)
-@click.option("-O", "--option", "options", multiple=True, help="Model option KEY=VALUE.")
-@click.option("-n", "--variations", type=click.IntRange(1, 16), default=None, help="Number of variations.")
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=None, help="Seed.")
+@edit_request_options
 @click.pass_obj
 def edit(
     conf: dict, input_path: Path, output: Path, model_id: str, regions, constraints, options, variations, seed
