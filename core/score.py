@@ -9,7 +9,7 @@ states it, so the map survives MIDI unchanged).
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -194,9 +194,6 @@ class Score(BaseModel):
     def key_at(self, tick: int) -> KeySignature:
         return _event_at(self.keys, tick)
 
-    def time_signature_at(self, tick: int) -> TimeSignature:
-        return _event_at(self.time_signatures, tick)
-
     def track_index(self, ref: str | int) -> int:
         """Resolve a track by index, name or role (case-insensitive)."""
         if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdigit()):
@@ -216,11 +213,6 @@ class Score(BaseModel):
 
     def note_count(self) -> int:
         return sum(len(t.notes) for t in self.tracks)
-
-    def iter_notes(self) -> Iterator[tuple[int, Note]]:
-        for index, track in enumerate(self.tracks):
-            for note in track.notes:
-                yield index, note
 
     def normalized(self) -> Score:
         """The same score with notes sorted, so equal music compares equal."""

@@ -103,3 +103,10 @@ def test_score_json_accepts_bars_and_sharps_from_editors(chorale):
     assert score.keys[0].name() == "F# minor"  # the cadence on F# tells it from A major
     with pytest.raises(ScoreReadError, match="time signature 4/5"):
         score_from_json(data | {"bars": [[0, 480, 4, 5]]})
+
+
+def test_the_published_score_schema_describes_the_format():
+    from scorehost.core.scorejson import score_json_schema
+
+    schema = score_json_schema()
+    assert {"tracks", "time_signatures", "keys", "length"} <= set(schema["properties"])
