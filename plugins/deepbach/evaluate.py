@@ -1,10 +1,8 @@
 """`scorehost eval deepbach`: held-out NLL, and voice-leading faults of harmonized test chorales.
 
-Each test chorale's soprano is harmonized (alto, tenor and bass rewritten, the key's pitch
-classes not imposed) and its faults are counted beside Bach's own harmonization of it, per
-100 quarter-note beats: parallel fifths and octaves (both voices moving the same way into
-the same perfect interval), voice crossings and spacing over an octave between S-A or A-T
-(per sonority), and notes outside the voice ranges.
+Each test chorale's soprano is harmonized (alto, tenor and bass rewritten with default
+options, the key's pitch classes not imposed) and its faults are counted with music21
+(see faults.py) beside Bach's own harmonization of it, per 100 quarter-note beats.
 """
 
 from __future__ import annotations
@@ -13,64 +11,21 @@ import json
 from pathlib import Path
 
 import click
-import numpy as np
 import torch
+from pydantic import ValidationError
 
+from scorehost.core.cliparse import parse_option
 from scorehost.core.requests import EditRequest, Region
 
 from .data import build_dataset
-from .encoding import FIRST_PITCH, HOLD, STEP, Vocab, encode_grid
+from .encoding import STEP, voice_tracks
+from .faults import FAULTS, count_faults
 from .model import DeepBach
 from .train import evaluate as held_out_nll
 from .weights import WEIGHTS_DIR
 
-FAULTS = ("parallel_fifths", "parallel_octaves", "crossings", "spacing", "out_of_range")
 
-
-def sounding(grid: np.ndarray, vocab: Vocab) -> np.ndarray:
-    """MIDI pitch sounding in each cell, -1 for silence."""
-    out = np.full(grid.shape, -1)
-    for voice, row in enumerate(grid):
-        current = -1
-        for step, token in enumerate(row):
-            current = vocab.pitch(token) if token >= FIRST_PITCH else (current if token == HOLD else -1)
-            out[voice, step] = current
-    return out
-
-
-def faults(grid: np.ndarray, vocab: Vocab) -> dict[str, int]:
-    pitch = sounding(grid, vocab)
-    events = [s for s in range(grid.shape[1]) if (grid[:, s] >= FIRST_PITCH).any()]
-    counts = dict.fromkeys(FAULTS, 0)
-    for a, b in zip(events, events[1:], strict=False):
-        for upper in range(4):
-            for lower in range(upper + 1, 4):
-                kind = _parallel(pitch[upper, a], pitch[lower, a], pitch[upper, b], pitch[lower, b])
-                if kind:
-                    counts[kind] += 1
-    for s in events:
-        counts["crossings"] += sum(1 for v in range(3) if -1 < pitch[v, s] < pitch[v + 1, s])
-        counts["spacing"] += sum(
-            1 for v in range(2) if pitch[v + 1, s] > -1 and pitch[v, s] - pitch[v + 1, s] > 12
-        )
-    for voice, (low, high) in enumerate(vocab.ranges):
-        notes = grid[voice][grid[voice] >= FIRST_PITCH] - FIRST_PITCH + vocab.low
-        counts["out_of_range"] += int(((notes < low) | (notes > high)).sum())
-    return counts
-
-
-def _parallel(u1: int, l1: int, u2: int, l2: int) -> str | None:
-    if min(u1, l1, u2, l2) < 0 or u1 == u2 or l1 == l2 or (u2 - u1) * (l2 - l1) <= 0:
-        return None
-    first, second = (u1 - l1) % 12, (u2 - l2) % 12
-    if first == second == 7:
-        return "parallel_fifths"
-    if first == second == 0:
-        return "parallel_octaves"
-    return None
-
-
-def harmonization_faults(model: DeepBach, names: list[str], seed: int, limit: int | None) -> dict:
+def harmonization_faults(model: DeepBach, names: list[str], options: dict, limit: int | None = None) -> dict:
     from .data import corpus_dir, read_chorale
 
     totals = {"model": dict.fromkeys(FAULTS, 0), "bach": dict.fromkeys(FAULTS, 0), "beats": 0.0}
@@ -85,9 +40,10 @@ def harmonization_faults(model: DeepBach, names: list[str], seed: int, limit: in
         score = read_chorale(corpus_dir() / name)
         regions = [Region(track=t, start=0, end=score.length) for t in (1, 2, 3)]
         request = EditRequest(model="deepbach", score=score, regions=regions)
-        (variation,) = model.inpaint(request, model.Options(seed=seed), Job())
+        (variation,) = model.inpaint(request, model.Options(**options), Job())
         for who, result in (("model", variation.score), ("bach", score)):
-            for key, value in faults(encode_grid(result, model.vocab, [0, 1, 2, 3]), model.vocab).items():
+            counts = count_faults(result, voice_tracks(result), list(model.vocab.ranges))
+            for key, value in counts.items():
                 totals[who][key] += value
         totals["beats"] += score.length / (4 * STEP)
     return totals
@@ -109,16 +65,30 @@ def per_100_beats(totals: dict) -> dict:
 )
 @click.option("--limit", type=int, default=None, help="Harmonize only the first N test chorales.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "-O",
+    "--option",
+    "options",
+    multiple=True,
+    help="Sampling option KEY=VALUE for the harmonizations, e.g. parallel_penalty=0 (default: the defaults).",
+)
 @click.option("--device", default=None, help="cpu, cuda; default: CUDA when present.")
-def eval_command(weights: Path, data: Path, limit: int | None, seed: int, device: str | None) -> None:
+def eval_command(
+    weights: Path, data: Path, limit: int | None, seed: int, options: tuple[str, ...], device: str | None
+) -> None:
     """Held-out (valid, test) per-cell NLL and voice-leading faults of test-chorale harmonizations."""
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     model = DeepBach(weights)
+    sampling = {"seed": seed, **dict(parse_option(pair) for pair in options)}
+    try:
+        model.Options(**sampling)
+    except ValidationError as exc:
+        raise click.BadParameter(str(exc.errors()[0]["msg"]), param_hint="--option") from None
     model.load(device)
     _, splits = build_dataset(data)
     report = {split: round(held_out_nll(model.net, splits[split], device), 4) for split in ("valid", "test")}
     click.echo(f"per-cell NLL (nats, random-rate masks): valid {report['valid']}, test {report['test']}")
-    totals = harmonization_faults(model, splits["test"].names, seed, limit)
+    totals = harmonization_faults(model, splits["test"].names, sampling, limit)
     rates = per_100_beats(totals)
     click.echo(
         f"faults per 100 beats over {totals['beats']:.0f} beats of {len(splits['test'].names[:limit])} test chorales:"

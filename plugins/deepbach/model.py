@@ -35,9 +35,22 @@ class DeepBachOptions(Options):
         "sampling (a silent passage explains itself), and rare in chorales.",
     )
 
+    parallel_penalty: float = Field(
+        default=5.0,
+        ge=0,
+        le=50,
+        description="Subtracted from a note's logit for each parallel fifth or octave (similar or contrary "
+        "motion) it would make with the other voices: a soft voice-leading rule, since the network alone "
+        "writes many more parallels than Bach. 0 samples the network as trained.",
+    )
+
     def schedule(self) -> Schedule:
         return Schedule(
-            self.iterations, self.temperature_start, self.temperature_end, rest_bias=-self.rest_penalty
+            self.iterations,
+            self.temperature_start,
+            self.temperature_end,
+            rest_bias=-self.rest_penalty,
+            parallel_penalty=self.parallel_penalty,
         )
 
 

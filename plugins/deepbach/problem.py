@@ -42,6 +42,7 @@ class Problem:
     meta: np.ndarray  # (META, T)
     writable: np.ndarray  # (4, T) bool
     allowed: np.ndarray  # (4, T, V) bool; meaningful on writable cells
+    vocab: Vocab
     keep_rhythm: dict[int, list[Note]] = field(default_factory=dict)  # voice -> its region notes
 
 
@@ -69,7 +70,7 @@ def build_problem(request: EditRequest, vocab: Vocab) -> Problem:
     _clear_cut_holds(grid, writable)
     grid[writable] = MASK
     problem = Problem(
-        score, tracks, grid, encode_meta(score, tracks), writable, _base_allowed(vocab, writable)
+        score, tracks, grid, encode_meta(score, tracks), writable, _base_allowed(vocab, writable), vocab
     )
     _apply_constraints(problem, request, vocab)
     _check_satisfiable(problem)

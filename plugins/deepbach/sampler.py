@@ -19,6 +19,7 @@ import torch
 from .encoding import FIRST_PITCH, HOLD, MASK, META_PAD, PAD, REST
 from .network import CellTransformer
 from .problem import Problem
+from .voiceleading import parallel_counts
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Schedule:
     mask_min: float = 0.05
     mask_decay: float = 0.75  # the mask fraction reaches mask_min after this share of iterations
     rest_bias: float = 0.0  # added to the REST logit when sampling (negative: fewer rests)
+    parallel_penalty: float = 0.0  # subtracted from a token's logit per parallel it would make
 
     def mask_fraction(self, n: int) -> float:
         span = max(1.0, self.mask_decay * self.iterations)
@@ -52,14 +54,20 @@ class Chain:
         self.writable = torch.from_numpy(problem.writable)
         self.allowed = torch.from_numpy(problem.allowed)
         self.meta = torch.from_numpy(problem.meta)
+        self.vocab = problem.vocab
         columns = np.flatnonzero(problem.writable.any(axis=0))
         self.first, self.last = int(columns[0]), int(columns[-1]) + 1
-        self.mask = self.probs = self.before = torch.empty(0)
+        self.mask = self.probs = self.before = self.cost = torch.empty(0)
 
-    def begin_sweep(self, fraction: float) -> None:
+    def begin_sweep(self, fraction: float, parallel_penalty: float = 0.0) -> None:
         self.mask = _choose(self.writable, fraction, self.gen)
         self.probs = torch.zeros(self.allowed.shape)
         self.before = self.state.clone()
+        self.cost = torch.zeros(self.allowed.shape)
+        if parallel_penalty:
+            voices, steps = np.nonzero(self.mask.numpy())
+            counts = parallel_counts(self.state.numpy(), voices, steps, self.vocab)
+            self.cost[voices, steps] = torch.from_numpy(counts * parallel_penalty).float()
 
     def tiles(self, width: int) -> list[int]:
         return [
@@ -92,7 +100,7 @@ def run_chains(
         if not chains:
             return
         for chain in chains:
-            chain.begin_sweep(schedule.mask_fraction(n))
+            chain.begin_sweep(schedule.mask_fraction(n), schedule.parallel_penalty)
         tiles = [(chain, s) for chain in chains for s in chain.tiles(width)]
         tokens = torch.stack([_window(torch.where(c.mask, MASK, c.state), s, width, PAD) for c, s in tiles])
         metas = torch.stack([_meta_window(c.meta, s, width) for c, s in tiles])
@@ -167,7 +175,7 @@ def _sample_tile(chain: Chain, logits: torch.Tensor, start: int, schedule: Sched
         return
     cell_logits = logits[:, lo - start : hi - start][tile_mask]
     cell_logits = cell_logits.masked_fill(~allowed[:, lo:hi][tile_mask], -torch.inf)
-    biased = cell_logits.clone()
+    biased = cell_logits - chain.cost[:, lo:hi][tile_mask]
     biased[:, REST] += schedule.rest_bias
     cell_probs = torch.softmax(biased / schedule.temperature(n), dim=-1)
     chosen = torch.multinomial(cell_probs, 1, generator=gen).squeeze(1)
