@@ -15,6 +15,7 @@ import torch
 from pydantic import ValidationError
 
 from scorehost.core.cliparse import parse_option
+from scorehost.core.errors import RequestError
 from scorehost.core.requests import EditRequest, Region
 
 from .data import build_dataset
@@ -83,7 +84,8 @@ def eval_command(
     try:
         model.Options(**sampling)
     except ValidationError as exc:
-        raise click.BadParameter(str(exc.errors()[0]["msg"]), param_hint="--option") from None
+        error = exc.errors()[0]
+        raise RequestError(f"{'.'.join(map(str, error['loc']))}: {error['msg']}", "--option") from None
     model.load(device)
     _, splits = build_dataset(data)
     report = {split: round(held_out_nll(model.net, splits[split], device), 4) for split in ("valid", "test")}
@@ -91,9 +93,10 @@ def eval_command(
     totals = harmonization_faults(model, splits["test"].names, sampling, limit)
     rates = per_100_beats(totals)
     click.echo(
-        f"faults per 100 beats over {totals['beats']:.0f} beats of {len(splits['test'].names[:limit])} test chorales:"
+        f"faults per 100 beats over {totals['beats']:.0f} beats of {len(splits['test'].names[:limit])} test chorales"
+        f" (options: {json.dumps(sampling)}):"
     )
     click.echo(f"  {'':18} {'deepbach':>9} {'bach':>9}")
     for key in FAULTS:
         click.echo(f"  {key:18} {rates['model'][key]:9.2f} {rates['bach'][key]:9.2f}")
-    click.echo(json.dumps({"nll": report, "faults_per_100_beats": rates}))
+    click.echo(json.dumps({"nll": report, "options": sampling, "faults_per_100_beats": rates}))

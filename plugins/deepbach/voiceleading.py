@@ -50,7 +50,7 @@ def parallels(u1, l1, u2, l2) -> np.ndarray:
     known = (u1 >= 0) & (l1 >= 0) & (u2 >= 0) & (l2 >= 0)
     moving = (u1 != u2) & (l1 != l2)
     first, second = np.abs(u1 - l1) % 12, np.abs(u2 - l2) % 12
-    return known & moving & (first == second) & np.isin(first, PERFECT)
+    return known & moving & (first == second) & ((first == PERFECT[0]) | (first == PERFECT[1]))
 
 
 def parallel_counts(grid: np.ndarray, voices: np.ndarray, steps: np.ndarray, vocab: Vocab) -> np.ndarray:

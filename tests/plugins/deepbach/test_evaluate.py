@@ -1,0 +1,30 @@
+"""`scorehost eval deepbach`: the harmonize-and-count pipeline on a test chorale, and its option errors."""
+
+from __future__ import annotations
+
+from scorehost.plugins.deepbach.data import read_splits
+from scorehost.plugins.deepbach.evaluate import harmonization_faults, per_100_beats
+from scorehost.plugins.deepbach.model import DeepBach
+
+from ...core.test_cli import scorehost
+
+
+def test_harmonizes_test_chorales_and_counts_beside_bach():
+    model = DeepBach()
+    model.load("cpu")
+    names = read_splits()["test"][:2]
+    totals = harmonization_faults(model, names, {"seed": 0})
+    assert totals["beats"] > 40
+    assert totals["model"]["out_of_range"] == 0 and totals["bach"]["out_of_range"] == 0
+    raw = harmonization_faults(model, names, {"seed": 0, "parallel_penalty": 0})
+    assert raw["bach"] == totals["bach"]  # Bach does not depend on the options
+    rates = per_100_beats(totals)
+    assert set(rates) == {"model", "bach"} and rates["model"]["crossings"] >= 0
+
+
+def test_bad_sampling_option_is_one_clear_error():
+    proc = scorehost("eval", "deepbach", "-O", "parallel_penalty=-1")
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert (
+        proc.stderr.strip() == "error: --option: parallel_penalty: Input should be greater than or equal to 0"
+    )
