@@ -15,6 +15,7 @@ from pathlib import Path
 
 from music21 import chord as m21chord
 from music21 import (
+    clef,
     converter,
     duration,
     expressions,
@@ -22,6 +23,7 @@ from music21 import (
     key,
     meter,
     note,
+    pitch,
     stream,
     tempo,
     tie,
@@ -186,9 +188,9 @@ def _merge_ties(events: list[tuple[int, object]]) -> tuple[list[Note], list[int]
         if length <= 0:  # grace notes have no place on the grid
             continue
         onset = tick
-        for pitch, carrier in _pitches(element):
+        for midi, carrier in _pitches(element):
             tie_type = carrier.tie.type if carrier.tie is not None else None
-            previous = open_ties.pop(pitch, None)
+            previous = open_ties.pop(midi, None)
             continues = tie_type in ("stop", "continue")
             if previous is not None and continues and notes[previous].end == tick:
                 merged = notes[previous]
@@ -196,10 +198,10 @@ def _merge_ties(events: list[tuple[int, object]]) -> tuple[list[Note], list[int]
                 index = previous
                 onset = min(onset, merged.start)
             else:
-                notes.append(Note(start=tick, duration=length, pitch=pitch, velocity=_velocity(element)))
+                notes.append(Note(start=tick, duration=length, pitch=midi, velocity=_velocity(element)))
                 index = len(notes) - 1
             if tie_type in ("start", "continue"):
-                open_ties[pitch] = index
+                open_ties[midi] = index
         if any(isinstance(e, expressions.Fermata) for e in element.expressions):
             fermata_ticks.append(onset)
     return notes, sorted(set(fermata_ticks))
@@ -301,6 +303,7 @@ def score_to_music21(score: Score) -> stream.Score:
 
     m21score = stream.Score()
     m21score.metadata = metadata.Metadata(title=score.title or "")
+    m21score.metadata.composer = ""  # else music21 signs the score "Music21"
     bars = score.bars()
     for index, track in enumerate(score.tracks):
         fermata_ticks = {f.tick for f in score.fermatas if f.track in (None, index)}
@@ -308,10 +311,27 @@ def score_to_music21(score: Score) -> stream.Score:
     return m21score
 
 
+def spell(midi: int, sharps: int) -> pitch.Pitch:
+    """A MIDI pitch spelled for a key signature: black keys as sharps in sharp keys (and C major),
+    as flats in flat keys; white keys with no accidental, so no natural sign is printed."""
+    spelled = pitch.Pitch(midi=midi)
+    if (
+        spelled.accidental is not None
+        and spelled.accidental.alter != 0
+        and (spelled.accidental.alter < 0) != (sharps < 0)
+    ):
+        spelled = spelled.getEnharmonic()
+    if spelled.accidental is not None and spelled.accidental.alter == 0:
+        spelled.accidental = None
+    return spelled
+
+
 def _track_part(score, index, track, bars, fermata_ticks) -> stream.Part:
     part = stream.Part(id=f"P{index + 1}")
     part.partName = track.name or f"Track {index + 1}"
-    part.insert(0, _instrument(track))
+    # the short name on the systems after the first (else music21 prints the instrument's)
+    part.partAbbreviation = part.partName if len(part.partName) <= 5 else part.partName[:4] + "."
+    part.insert(0, _instrument(track, part.partAbbreviation))
     voices = _allocate_voices(track.notes)
     previous_signature = None
     for bar in bars:
@@ -334,12 +354,22 @@ def _track_part(score, index, track, bars, fermata_ticks) -> stream.Part:
                 measure.paddingLeft = missing
             else:
                 measure.paddingRight = missing
-        _fill_measure(measure, bar, voices, fermata_ticks)
+        _fill_measure(measure, bar, voices, fermata_ticks, score)
         part.append(measure)
+    first = part.getElementsByClass(stream.Measure).first()
+    if first is not None:
+        first.insert(0, clef.PercussionClef() if track.is_drum else _clef(part))
     return part
 
 
-def _instrument(track: Track):
+def _clef(part: stream.Part) -> clef.Clef:
+    """Treble, treble 8vb (tenor) or bass, whichever needs the fewest ledger lines."""
+    if not part.recurse().notes:
+        return clef.TrebleClef()
+    return clef.bestClef(part, allowTreble8vb=True, recurse=True)
+
+
+def _instrument(track: Track, abbreviation: str):
     if track.is_drum:
         return instrument.UnpitchedPercussion()
     try:
@@ -348,13 +378,12 @@ def _instrument(track: Track):
         inst = instrument.Instrument()
     inst.midiProgram = track.program
     inst.partName = track.name
+    inst.partAbbreviation = inst.instrumentAbbreviation = abbreviation
     return inst
 
 
 def _music21_key(k: KeySignature) -> key.Key:
-    from music21 import pitch
-
-    tonic = pitch.Pitch(k.tonic)
+    tonic = spell(60 + k.tonic, k.sharps)
     return key.Key(tonic.name, "minor" if k.mode == "aeolian" else k.mode)
 
 
@@ -381,7 +410,7 @@ def _allocate_voices(notes: list[Note]) -> list[list[list[Note]]]:
     return voices or [[]]
 
 
-def _fill_measure(measure, bar, voices, fermata_ticks) -> None:
+def _fill_measure(measure, bar, voices, fermata_ticks, score: Score) -> None:
     containers = []
     for number, chords in enumerate(voices, start=1):
         container = stream.Voice(id=str(number)) if len(voices) > 1 else measure
@@ -393,7 +422,7 @@ def _fill_measure(measure, bar, voices, fermata_ticks) -> None:
             piece_start, piece_end = max(start, bar.start), min(end, bar.end)
             if piece_start > cursor:
                 container.insert(_quarters(cursor - bar.start), _rest(piece_start - cursor))
-            element = _element(group, piece_end - piece_start)
+            element = _element(group, piece_end - piece_start, score.key_at(start).sharps)
             if start < bar.start or end > bar.end:
                 element.tie = tie.Tie(
                     "continue"
@@ -423,12 +452,12 @@ def _rest(ticks: int) -> note.Rest:
     return rest
 
 
-def _element(group: list[Note], ticks: int):
+def _element(group: list[Note], ticks: int, sharps: int):
     length = duration.Duration(_quarters(ticks))
     if len(group) == 1:
-        element = note.Note(group[0].pitch)
+        element = note.Note(spell(group[0].pitch, sharps))
     else:
-        element = m21chord.Chord([n.pitch for n in sorted(group, key=lambda n: n.pitch)])
+        element = m21chord.Chord([spell(n.pitch, sharps) for n in sorted(group, key=lambda n: n.pitch)])
     element.duration = length
     element.volume.velocity = group[0].velocity
     return element

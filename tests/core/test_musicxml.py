@@ -126,3 +126,40 @@ def test_truncated_file_gets_one_clear_error(tmp_path):
     truncated.write_bytes(whole.read_bytes()[:1500])
     with pytest.raises(ScoreReadError, match="truncated.musicxml is not a readable MusicXML file"):
         read_score(truncated)
+
+
+def test_written_score_is_engraved_for_reading(tmp_path):
+    """Clefs that fit each voice, no natural signs on plain notes, black keys spelled for the key."""
+    from scorehost.core.score import KeySignature, Note, Score, Track
+    from scorehost.core.scoreio import write_score
+
+    def track(name, pitches):
+        return Track(
+            name=name, notes=[Note(start=i * 480, duration=480, pitch=p) for i, p in enumerate(pitches)]
+        )
+
+    score = Score(
+        length=4 * 480,
+        tracks=[
+            track("Soprano", [72, 70, 69, 65]),
+            track("Tenor", [64, 62, 60, 65]),
+            track("Bass", [41, 43, 46, 41]),
+        ],
+        keys=[KeySignature(tick=0, tonic=5)],  # F major: B-flat, not A-sharp
+    )
+    path = tmp_path / "engraved.musicxml"
+    write_score(score, path)
+    parts = list(converter_parse(path).parts)
+    clefs = [type(p.recurse().getElementsByClass(clef.Clef).first()).__name__ for p in parts]
+    assert clefs == ["TrebleClef", "Treble8vbClef", "BassClef"]
+    names = [n.nameWithOctave for n in parts[0].recurse().notes]
+    assert names == ["C5", "B-4", "A4", "F4"]
+    text = path.read_text()
+    assert "<accidental>natural</accidental>" not in text and "Music21" not in text
+    assert note_tuples(read_score(path).tracks[2]) == note_tuples(score.tracks[2])
+
+
+def converter_parse(path):
+    from music21 import converter
+
+    return converter.parse(str(path))
