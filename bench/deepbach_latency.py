@@ -4,7 +4,7 @@
 - a 1-bar alto rewrite inside the full chorale;
 - 32 harmonizations submitted at once (the engine batches them), as harmonizations per second.
 
-    python bench/deepbach_latency.py [--runs 9] [--device cpu|cuda]
+    python bench/deepbach_latency.py [--runs 9] [--device cpu|cuda] [--option KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 
 from music21 import corpus
 
+from scorehost.core.cliparse import parse_option
 from scorehost.core.engine import Engine
 from scorehost.core.host import Host
 from scorehost.core.requests import EditRequest, Region
@@ -35,12 +36,16 @@ def melody_exercise(chorale: Score, bars: int) -> Score:
     return chorale.model_copy(update={"tracks": [soprano, *empty], "length": end, "fermatas": fermatas})
 
 
+def seeded(request: EditRequest, seed: int) -> EditRequest:
+    return request.model_copy(update={"options": {**request.options, "seed": seed}})
+
+
 def timed(engine: Engine, request: EditRequest, runs: int) -> list[float]:
-    engine.run(request.model_copy(update={"options": {"seed": 999}}))  # warm-up: weights load
+    engine.run(seeded(request, 999))  # warm-up: weights load
     times = []
     for seed in range(runs):
         started = time.perf_counter()
-        engine.run(request.model_copy(update={"options": {"seed": seed}}))
+        engine.run(seeded(request, seed))
         times.append(time.perf_counter() - started)
     return times
 
@@ -53,7 +58,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--device", default=None)
+    parser.add_argument("--option", action="append", default=[], help="model option KEY=VALUE")
     args = parser.parse_args()
+    options = dict(parse_option(pair) for pair in args.option)
     engine = Engine(
         Host(env={"SCOREHOST_PLUGINS": ""}), device=args.device, queue_size=256, default_timeout=600
     )
@@ -63,21 +70,22 @@ def main() -> None:
         model="deepbach",
         score=exercise,
         regions=[Region(track=t, start=0, end=exercise.length) for t in (1, 2, 3)],
+        options=options,
     )
     bar = chorale.bars()[3]
     alto = EditRequest(
-        model="deepbach", score=chorale, regions=[Region(track=1, start=bar.start, end=bar.end)]
+        model="deepbach",
+        score=chorale,
+        regions=[Region(track=1, start=bar.start, end=bar.end)],
+        options=options,
     )
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, device {engine.device}")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, device {engine.device}, options {options}")
     print(summary("8-bar harmonization", timed(engine, harmonize, args.runs)))
     print(summary("1-bar alto rewrite", timed(engine, alto, args.runs)))
     rates = []
     for repeat in range(3):
         started = time.perf_counter()
-        jobs = [
-            engine.submit(harmonize.model_copy(update={"options": {"seed": repeat * 100 + i}}))
-            for i in range(32)
-        ]
+        jobs = [engine.submit(seeded(harmonize, repeat * 100 + i)) for i in range(32)]
         for job in jobs:
             job.wait()
         rates.append(32 / (time.perf_counter() - started))
