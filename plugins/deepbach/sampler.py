@@ -6,6 +6,9 @@ others, and samples each from its distribution at the current temperature, restr
 the tokens its constraints allow. Long scores are cut into windows the network was trained
 on, tiled with a random offset each iteration; every window of every variation goes
 through the network in one batch. Each variation draws from its own seeded generator.
+With a parallel penalty, each hidden cell's tokens are charged for the parallel fifths and
+octaves they would make with the other voices as they stand at the start of the sweep
+(voiceleading.py).
 """
 
 from __future__ import annotations
