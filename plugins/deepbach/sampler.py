@@ -35,6 +35,7 @@ class Schedule:
     mask_decay: float = 0.75  # the mask fraction reaches mask_min after this share of iterations
     rest_bias: float = 0.0  # added to the REST logit when sampling (negative: fewer rests)
     parallel_penalty: float = 0.0  # subtracted from a token's logit per parallel it would make
+    polish: int = 4  # with a parallel penalty: last sweeps that redraw only notes still in parallels
 
     def mask_fraction(self, n: int) -> float:
         span = max(1.0, self.mask_decay * self.iterations)
@@ -63,12 +64,30 @@ class Chain:
         self.mask = self.probs = self.before = self.cost = torch.empty(0)
 
     def begin_sweep(self, fraction: float, parallel_penalty: float = 0.0) -> None:
-        self.mask = _choose(self.writable, fraction, self.gen)
+        self._begin(_choose(self.writable, fraction, self.gen), parallel_penalty)
+
+    def begin_polish(self, parallel_penalty: float, spacing: int) -> None:
+        """Mask the written notes that still make parallels, at most one per `spacing` steps: a
+        blocked sweep charges each cell against the others' old values, so two voices redrawn
+        together can still fall into parallels; cells this far apart cannot."""
+        state = self.state.numpy()
+        voices, steps = np.nonzero(self.writable.numpy() & (state >= FIRST_PITCH))
+        counts = parallel_counts(state, voices, steps, self.vocab)
+        faulty = counts[np.arange(len(steps)), state[voices, steps]] > 0
+        mask = torch.zeros(self.writable.shape, dtype=torch.bool)
+        last = -spacing
+        for voice, step in sorted(zip(voices[faulty], steps[faulty], strict=True), key=lambda c: c[1]):
+            if step - last >= spacing:
+                mask[voice, step], last = True, step
+        self._begin(mask, parallel_penalty)
+
+    def _begin(self, mask: torch.Tensor, parallel_penalty: float) -> None:
+        self.mask = mask
         self.probs = torch.zeros(self.allowed.shape)
         self.before = self.state.clone()
         self.cost = torch.zeros(self.allowed.shape)
         if parallel_penalty:
-            voices, steps = np.nonzero(self.mask.numpy())
+            voices, steps = np.nonzero(mask.numpy())
             counts = parallel_counts(self.state.numpy(), voices, steps, self.vocab)
             self.cost[voices, steps] = torch.from_numpy(counts * parallel_penalty).float()
 
@@ -93,23 +112,30 @@ def run_chains(
     schedule: Schedule,
     progress: Callable[[float], list[Chain]] | None = None,
 ) -> None:
-    """Sweep every chain schedule.iterations times, all windows of all chains in one batch per sweep.
+    """Sweep every chain schedule.iterations times (then the polish sweeps, with a parallel
+    penalty), all windows of all chains in one batch per sweep.
 
     progress(fraction) returns the chains still wanted (a cancelled job's chains drop out)."""
     device = next(net.parameters()).device
     width = net.config.window
-    for n in range(schedule.iterations):
-        chains = progress(n / schedule.iterations) if progress else chains
+    total = schedule.iterations + (schedule.polish if schedule.parallel_penalty else 0)
+    for n in range(total):
+        chains = progress(n / total) if progress else chains
         if not chains:
             return
         for chain in chains:
-            chain.begin_sweep(schedule.mask_fraction(n), schedule.parallel_penalty)
+            if n < schedule.iterations:
+                chain.begin_sweep(schedule.mask_fraction(n), schedule.parallel_penalty)
+            else:
+                chain.begin_polish(schedule.parallel_penalty, spacing=width // 2)
         tiles = [(chain, s) for chain in chains for s in chain.tiles(width)]
+        if not tiles:  # nothing left to polish
+            break
         tokens = torch.stack([_window(torch.where(c.mask, MASK, c.state), s, width, PAD) for c, s in tiles])
         metas = torch.stack([_meta_window(c.meta, s, width) for c, s in tiles])
         logits = net(tokens.to(device), metas.to(device)).float().cpu()
         for (chain, s), tile_logits in zip(tiles, logits, strict=True):
-            _sample_tile(chain, tile_logits, s, schedule, n)
+            _sample_tile(chain, tile_logits, s, schedule, min(n, schedule.iterations - 1))
         for chain in chains:
             chain.end_sweep()
     if progress:
