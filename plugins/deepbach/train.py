@@ -76,7 +76,9 @@ def masked_loss(net: CellTransformer, tokens, meta, mask) -> tuple[torch.Tensor,
 
 @torch.no_grad()
 def evaluate(net: CellTransformer, data: Encoded, device: str, batches: int = 48, batch: int = 32) -> float:
-    """Per-cell NLL on held-out windows (no transposition, random-rate masks), fixed seed."""
+    """Per-cell NLL on held-out windows (no transposition, random-rate masks), fixed seed.
+    Leaves the network in the mode it was in (a loaded model samples without dropout after)."""
+    was_training = net.training
     net.eval()
     rng, gen = np.random.default_rng(1234), torch.Generator().manual_seed(1234)
     total, cells = 0.0, 0
@@ -85,7 +87,7 @@ def evaluate(net: CellTransformer, data: Encoded, device: str, batches: int = 48
         mask = random_masks(tokens, gen, structured=False)
         loss, count = masked_loss(net, tokens.to(device), meta.to(device), mask.to(device))
         total, cells = total + loss.item() * count, cells + count
-    net.train()
+    net.train(was_training)
     return total / max(cells, 1)
 
 

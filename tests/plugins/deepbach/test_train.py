@@ -49,3 +49,16 @@ def test_weights_round_trip_through_safetensors(tmp_path, vocab, tiny_net):
     assert loaded_vocab == vocab
     for (name, a), (_, b) in zip(net.state_dict().items(), loaded.state_dict().items(), strict=True):
         assert torch.equal(a, b), name
+
+
+def test_held_out_loss_leaves_the_network_in_its_mode(chorale, vocab, tiny_net):
+    """eval deepbach measures NLL, then samples: dropout must not come back on in between."""
+    from scorehost.plugins.deepbach.train import evaluate
+
+    data, net = _encoded(chorale, vocab), tiny_net()
+    assert not net.training
+    evaluate(net, data, "cpu", batches=1, batch=2)
+    assert not net.training
+    net.train()
+    evaluate(net, data, "cpu", batches=1, batch=2)
+    assert net.training
