@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from functools import cache
 
-from music21 import interval, note, pitch, voiceLeading
+from music21 import interval, note, voiceLeading
 
+from scorehost.core.musicxml import spell
 from scorehost.core.score import Score
 
 FAULTS = ("parallel_fifths", "parallel_octaves", "crossings", "spacing", "out_of_range")
@@ -23,10 +24,7 @@ FAULTS = ("parallel_fifths", "parallel_octaves", "crossings", "spacing", "out_of
 
 @cache
 def _note(midi: int, flats: bool) -> note.Note:
-    spelled = pitch.Pitch(midi=midi)
-    if spelled.accidental is not None and (spelled.accidental.alter < 0) != flats:
-        spelled = spelled.getEnharmonic()
-    return note.Note(spelled)
+    return note.Note(spell(midi, -1 if flats else 0))
 
 
 def _sonorities(score: Score, tracks: list[int]) -> list[tuple[int, list[int | None], list[bool]]]:

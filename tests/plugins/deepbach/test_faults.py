@@ -64,3 +64,9 @@ def test_bach_has_few_faults(chorale):
     assert counts["out_of_range"] == 0 and counts["crossings"] <= 2
     rates = per_100_beats({"model": counts, "bach": counts, "beats": 36.0})
     assert rates["model"] == rates["bach"]
+
+
+def test_fifths_in_a_flat_key_are_spelled_as_fifths():
+    # F major: B-flat to C under F to G; a natural F must not become E-sharp
+    counts = _count(_satb([77, 79], [70, 72], [65, 0], [53, 0], sharps=-1))
+    assert counts["parallel_fifths"] == 1
