@@ -461,32 +461,46 @@ class OscBridge(Bridge):
         self._stopping.clear()
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="scorehost-osc")
         self.service = OscService(engine, settings, self.pool)
-        family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
-        self.udp = socket.socket(family, socket.SOCK_DGRAM)
-        _raise_receive_buffer(self.udp)
-        try:
-            self.udp.bind((settings.host, settings.osc_port))
-        except OSError as exc:
-            self.udp.close()
-            raise ScorehostError(
-                f"the OSC bridge could not listen on {settings.host}:{settings.osc_port} ({exc.strerror or exc}; is the port taken?)"
-            ) from exc
-        self.udp.settimeout(0.2)
-        self.host, self.port = settings.host, self.udp.getsockname()[1]
-        self._thread(self._serve_udp, "scorehost-osc-udp")
-        if settings.osc_tcp:
-            self.tcp = socket.socket(family, socket.SOCK_STREAM)
-            self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Port 0 asks for any free port; TCP must then get the same number as UDP, which
+        # another program may hold for TCP only, so a few ports are tried.
+        attempts = 20 if settings.osc_port == 0 and settings.osc_tcp else 1
+        for attempt in range(attempts):
             try:
-                self.tcp.bind((settings.host, self.port))
+                self._bind(settings)
+                break
             except OSError as exc:
-                self.stop()
-                raise ScorehostError(
-                    f"the OSC bridge could not listen on TCP port {self.port} ({exc})"
-                ) from exc
+                self._close_sockets()
+                if attempt == attempts - 1:
+                    self.stop()
+                    which = "TCP and UDP" if settings.osc_tcp else "UDP"
+                    raise ScorehostError(
+                        f"the OSC bridge could not listen on {settings.host}:{settings.osc_port} ({which}: "
+                        f"{exc.strerror or exc}; is the port taken?)"
+                    ) from exc
+        self.udp.settimeout(0.2)
+        self._thread(self._serve_udp, "scorehost-osc-udp")
+        if self.tcp is not None:
             self.tcp.listen(16)
             self.tcp.settimeout(0.2)
             self._thread(self._serve_tcp, "scorehost-osc-tcp")
+
+    def _bind(self, settings: Settings) -> None:
+        """UDP on the port asked for; with TCP, TCP on the same port number."""
+        family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+        self.udp = socket.socket(family, socket.SOCK_DGRAM)
+        _raise_receive_buffer(self.udp)
+        self.udp.bind((settings.host, settings.osc_port))
+        self.host, self.port = settings.host, self.udp.getsockname()[1]
+        if settings.osc_tcp:
+            self.tcp = socket.socket(family, socket.SOCK_STREAM)
+            self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.tcp.bind((settings.host, self.port))
+
+    def _close_sockets(self) -> None:
+        for sock in (self.udp, self.tcp):
+            if sock is not None:
+                sock.close()
+        self.udp = self.tcp = None
 
     def _thread(self, target, name: str, *args) -> None:
         thread = threading.Thread(target=target, args=args, name=name, daemon=True)
@@ -552,10 +566,7 @@ class OscBridge(Bridge):
         for thread in self.threads:
             thread.join(2)
         self.threads = []
-        for sock in (self.udp, self.tcp):
-            if sock is not None:
-                sock.close()
-        self.udp = self.tcp = None
+        self._close_sockets()
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=False)
             self.pool = None

@@ -11,6 +11,7 @@ import pytest
 from scorehost.bridges.client.osc import OscError
 from scorehost.bridges.osc import protocol as p
 from scorehost.bridges.osc.server import slip_decode, slip_encode
+from scorehost.core.errors import ScorehostError
 from scorehost.core.scoreio import read_score, write_score
 
 
@@ -257,6 +258,18 @@ def test_tcp_with_slip_framing(osc_server):
             messages += [m for f in frames if f for m in p.decode(slip_decode(f))]
     chunks = [args for address, args in messages if address == "/scorehost/notes"]
     assert sum((len(c) - 7) // 4 for c in chunks) == 3000
+
+
+def test_tcp_port_held_by_another_program_is_one_clear_error(osc_server):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        with pytest.raises(ScorehostError, match=f"could not listen on 127.0.0.1:{port} .*is the port taken"):
+            osc_server(osc_port=port, osc_tcp=True)
+    for _ in range(5):  # port 0 finds a port free for both, every time
+        bridge = osc_server(osc_tcp=True)
+        assert bridge.tcp is not None and bridge.tcp.getsockname()[1] == bridge.port
 
 
 def test_bundles_and_concurrent_clients(osc_server, client_for):
