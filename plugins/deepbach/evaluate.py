@@ -15,18 +15,20 @@ import torch
 from pydantic import ValidationError
 
 from scorehost.core.cliparse import parse_option
-from scorehost.core.errors import RequestError
+from scorehost.core.errors import RequestError, pydantic_message
 from scorehost.core.requests import EditRequest, Region
 
 from .data import build_dataset
 from .encoding import STEP, voice_tracks
 from .faults import FAULTS, count_faults
-from .model import DeepBach
+from .model import DeepBach, DeepBachOptions
 from .train import evaluate as held_out_nll
 from .weights import WEIGHTS_DIR
 
 
-def harmonization_faults(model: DeepBach, names: list[str], options: dict, limit: int | None = None) -> dict:
+def harmonization_faults(
+    model: DeepBach, names: list[str], options: DeepBachOptions, limit: int | None = None
+) -> dict:
     from .data import corpus_dir, read_chorale
 
     totals = {"model": dict.fromkeys(FAULTS, 0), "bach": dict.fromkeys(FAULTS, 0), "beats": 0.0}
@@ -41,7 +43,7 @@ def harmonization_faults(model: DeepBach, names: list[str], options: dict, limit
         score = read_chorale(corpus_dir() / name)
         regions = [Region(track=t, start=0, end=score.length) for t in (1, 2, 3)]
         request = EditRequest(model="deepbach", score=score, regions=regions)
-        (variation,) = model.inpaint(request, model.Options(**options), Job())
+        (variation,) = model.inpaint(request, options, Job())
         for who, result in (("model", variation.score), ("bach", score)):
             counts = count_faults(result, voice_tracks(result), list(model.vocab.ranges))
             for key, value in counts.items():
@@ -82,15 +84,14 @@ def eval_command(
     model = DeepBach(weights)
     sampling = {"seed": seed, **dict(parse_option(pair) for pair in options)}
     try:
-        model.Options(**sampling)
+        validated = model.Options.model_validate(sampling)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        raise RequestError(f"{'.'.join(map(str, error['loc']))}: {error['msg']}", "--option") from None
+        raise RequestError(pydantic_message(exc), "--option") from None
     model.load(device)
     _, splits = build_dataset(data)
     report = {split: round(held_out_nll(model.net, splits[split], device), 4) for split in ("valid", "test")}
     click.echo(f"per-cell NLL (nats, random-rate masks): valid {report['valid']}, test {report['test']}")
-    totals = harmonization_faults(model, splits["test"].names, sampling, limit)
+    totals = harmonization_faults(model, splits["test"].names, validated, limit)
     rates = per_100_beats(totals)
     click.echo(
         f"faults per 100 beats over {totals['beats']:.0f} beats of {len(splits['test'].names[:limit])} test chorales"

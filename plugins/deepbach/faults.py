@@ -5,16 +5,16 @@ a note), every pair of voices that both strike a note is handed to music21's
 VoiceLeadingQuartet: parallelFifth() and parallelUnisonOrOctave() (similar or contrary
 motion, octave displacement allowed). In each sonority, a voice below the next lower one is
 a crossing, and more than an octave between soprano and alto or alto and tenor is a
-spacing fault; a note outside its voice's range is counted once. Pitches are spelled with
-sharps in sharp keys and flats in flat keys (the key in force at each sonority), so a fifth
-is spelled as one.
+spacing fault; a note outside its voice's range is counted once. Pitches are spelled for
+the key in force (core.musicxml.spell: sharps in sharp keys, flats in flat keys), so that
+music21 sees a fifth spelled as one.
 """
 
 from __future__ import annotations
 
 from functools import cache
 
-from music21 import interval, note, voiceLeading
+from music21 import note, voiceLeading
 
 from scorehost.core.musicxml import spell
 from scorehost.core.score import Score
@@ -23,8 +23,8 @@ FAULTS = ("parallel_fifths", "parallel_octaves", "crossings", "spacing", "out_of
 
 
 @cache
-def _note(midi: int, flats: bool) -> note.Note:
-    return note.Note(spell(midi, -1 if flats else 0))
+def _note(midi: int, sharps: int) -> note.Note:
+    return note.Note(spell(midi, sharps))
 
 
 def _sonorities(score: Score, tracks: list[int]) -> list[tuple[int, list[int | None], list[bool]]]:
@@ -47,27 +47,20 @@ def count_faults(score: Score, tracks: list[int], ranges: list[tuple[int, int]])
     counts = dict.fromkeys(FAULTS, 0)
     sonorities = _sonorities(score, tracks)
     for (_, before, _), (tick, after, struck) in zip(sonorities, sonorities[1:], strict=False):
-        flats = score.key_at(tick).sharps < 0
+        sharps = score.key_at(tick).sharps
         for upper in range(len(tracks)):
             for lower in range(upper + 1, len(tracks)):
                 pitches = (before[upper], after[upper], before[lower], after[lower])
                 if not (struck[upper] and struck[lower]) or None in pitches:
                     continue
-                quartet = voiceLeading.VoiceLeadingQuartet(*(_note(p, flats) for p in pitches))
+                quartet = voiceLeading.VoiceLeadingQuartet(*(_note(p, sharps) for p in pitches))
                 counts["parallel_fifths"] += quartet.parallelFifth()
                 counts["parallel_octaves"] += quartet.parallelUnisonOrOctave()
-    for tick, sounding, _ in sonorities:
-        flats = score.key_at(tick).sharps < 0
+    for _, sounding, _ in sonorities:
         for upper, lower in zip(sounding, sounding[1:], strict=False):
-            if upper is not None and lower is not None:
-                counts["crossings"] += (
-                    interval.Interval(_note(lower, flats), _note(upper, flats)).semitones < 0
-                )
+            counts["crossings"] += upper is not None and lower is not None and upper < lower
         for upper, lower in zip(sounding[:3], sounding[1:3], strict=False):
-            if upper is not None and lower is not None:
-                counts["spacing"] += (
-                    interval.Interval(_note(lower, flats), _note(upper, flats)).semitones > 12
-                )
+            counts["spacing"] += upper is not None and lower is not None and upper - lower > 12
     for track, (low, high) in zip(tracks, ranges, strict=True):
         counts["out_of_range"] += sum(not low <= n.pitch <= high for n in score.tracks[track].notes)
     return counts

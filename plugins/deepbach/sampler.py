@@ -64,7 +64,15 @@ class Chain:
         self.mask = self.probs = self.before = self.cost = torch.empty(0)
 
     def begin_sweep(self, fraction: float, parallel_penalty: float = 0.0) -> None:
-        self._begin(_choose(self.writable, fraction, self.gen), parallel_penalty)
+        self._begin(_choose(self.writable, fraction, self.gen))
+        if parallel_penalty:
+            voices, steps = np.nonzero(self.mask.numpy())
+            self._charge(
+                voices,
+                steps,
+                parallel_counts(self.state.numpy(), voices, steps, self.vocab),
+                parallel_penalty,
+            )
 
     def begin_polish(self, parallel_penalty: float, spacing: int) -> None:
         """Mask the written notes that still make parallels, at most one per `spacing` steps: a
@@ -73,23 +81,26 @@ class Chain:
         state = self.state.numpy()
         voices, steps = np.nonzero(self.writable.numpy() & (state >= FIRST_PITCH))
         counts = parallel_counts(state, voices, steps, self.vocab)
-        faulty = counts[np.arange(len(steps)), state[voices, steps]] > 0
+        faulty = np.flatnonzero(counts[np.arange(len(steps)), state[voices, steps]] > 0)
+        chosen, last = [], -spacing
+        for i in faulty[np.argsort(steps[faulty], kind="stable")]:
+            if steps[i] - last >= spacing:
+                chosen.append(i)
+                last = steps[i]
         mask = torch.zeros(self.writable.shape, dtype=torch.bool)
-        last = -spacing
-        for voice, step in sorted(zip(voices[faulty], steps[faulty], strict=True), key=lambda c: c[1]):
-            if step - last >= spacing:
-                mask[voice, step], last = True, step
-        self._begin(mask, parallel_penalty)
+        mask[voices[chosen], steps[chosen]] = True
+        self._begin(mask)
+        self._charge(voices[chosen], steps[chosen], counts[chosen], parallel_penalty)
 
-    def _begin(self, mask: torch.Tensor, parallel_penalty: float) -> None:
+    def _begin(self, mask: torch.Tensor) -> None:
         self.mask = mask
         self.probs = torch.zeros(self.allowed.shape)
         self.before = self.state.clone()
         self.cost = torch.zeros(self.allowed.shape)
-        if parallel_penalty:
-            voices, steps = np.nonzero(mask.numpy())
-            counts = parallel_counts(self.state.numpy(), voices, steps, self.vocab)
-            self.cost[voices, steps] = torch.from_numpy(counts * parallel_penalty).float()
+
+    def _charge(self, voices: np.ndarray, steps: np.ndarray, counts: np.ndarray, penalty: float) -> None:
+        """Charge the tokens of cells (voices[i], steps[i]) penalty per parallel they would make."""
+        self.cost[voices, steps] = torch.from_numpy(counts * penalty).float()
 
     def tiles(self, width: int) -> list[int]:
         return [

@@ -13,10 +13,10 @@ def test_harmonizes_test_chorales_and_counts_beside_bach():
     model = DeepBach()
     model.load("cpu")
     names = read_splits()["test"][:2]
-    totals = harmonization_faults(model, names, {"seed": 0})
+    totals = harmonization_faults(model, names, model.Options(seed=0))
     assert totals["beats"] > 40
     assert totals["model"]["out_of_range"] == 0 and totals["bach"]["out_of_range"] == 0
-    raw = harmonization_faults(model, names, {"seed": 0, "parallel_penalty": 0})
+    raw = harmonization_faults(model, names, model.Options(seed=0, parallel_penalty=0))
     assert raw["bach"] == totals["bach"]  # Bach does not depend on the options
     rates = per_100_beats(totals)
     assert set(rates) == {"model", "bach"} and rates["model"]["crossings"] >= 0
