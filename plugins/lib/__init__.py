@@ -1,0 +1,1 @@
+"""Code the autoregressive model plugins share: symusic conversion, tokens, grammar masks, decoding."""

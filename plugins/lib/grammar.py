@@ -1,0 +1,226 @@
+"""The grammar of one filled bar, as a logit mask: every sequence it allows is a valid bar
+that keeps the hard constraints, so decoding never needs to reject and retry.
+
+A bar is written as (Position (Pitch Velocity Duration)+)* FillBar_End. The mask allows
+only onsets inside the written span and later than the last one, pitches in range, in the
+allowed pitch classes and of the right kind (PitchDrum on drum tracks), ascending at one
+onset, durations that end inside the span, no onset that would exceed the polyphony limit,
+and it forces pinned notes and, for keep-rhythm, the original onsets and lengths.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from scorehost.core.score import Bar
+
+from .bartokens import bar_positions
+from .vocab import Vocab, ticks_per_beat, ticks_per_position
+
+
+@dataclass
+class Sounding:
+    """Notes already written on a track, for the polyphony limit (shared by its bars)."""
+
+    limit: int | None = None
+    spans: list[tuple[int, int]] = field(default_factory=list)
+
+    def count(self, tick: int) -> int:
+        return sum(1 for start, end in self.spans if start <= tick < end)
+
+    def room(self, tick: int) -> bool:
+        return self.limit is None or self.count(tick) < self.limit
+
+
+@dataclass
+class BarSpec:
+    """What one filled bar may hold."""
+
+    bar: Bar
+    is_drum: bool
+    span_ends: dict[int, int]  # allowed onset position -> tick the note must end by
+    pitch_ok: np.ndarray  # (128,) bool
+    sounding: Sounding = field(default_factory=Sounding)
+    pins: dict[int, list[int]] = field(default_factory=dict)  # position -> pitches that must sound
+    pin_lengths: dict[tuple[int, int], int] = field(default_factory=dict)  # (position, pitch) -> ticks
+    rhythm: list[tuple[int, int]] | None = None  # keep-rhythm: (position, ticks) of each note, in order
+    must_write: bool = False  # the bar may not stay empty
+    max_notes: int = 48
+
+
+@dataclass
+class WrittenNote:
+    position: int
+    pitch: int
+    velocity: int
+    ticks: int
+
+
+class BarGrammar:
+    """Feed it the tokens drawn after FillBar_Start; it says which may come next."""
+
+    def __init__(self, spec: BarSpec, vocab: Vocab) -> None:
+        self.spec, self.vocab = spec, vocab
+        den = spec.bar.time_signature.denominator
+        self.step, self.beat = ticks_per_position(den), ticks_per_beat(den)
+        self.phase = "pos"  # pos -> pitch -> vel -> dur -> pos ... -> end
+        self.position = -1
+        self.last_pitch = -1
+        self.notes: list[WrittenNote] = []
+        self._pitch = self._velocity = 0
+        self.pending = {p: sorted(ps) for p, ps in spec.pins.items()}
+        self._kinds = vocab.token_kind
+        self._pitch_table = vocab.drum_ids if spec.is_drum else vocab.pitch_ids
+        self._pitch_of = {int(t): p for p, t in enumerate(self._pitch_table) if t >= 0}
+        self._position_of = {int(t): p for p, t in enumerate(vocab.positions)}
+        self._ticks_of = {i: round(beats * self.beat) for beats, i in vocab.durations}
+        self._velocity_of = {i: v for v, i in vocab.velocities}
+
+    @property
+    def done(self) -> bool:
+        return self.phase == "end"
+
+    # ---- what may come next ---------------------------------------------------------------
+
+    def allowed(self) -> np.ndarray:
+        mask = np.zeros(len(self.vocab), dtype=bool)
+        if self.phase == "pos":
+            self._allow_onsets(mask)
+        elif self.phase == "pitch":
+            self._allow_pitches(mask)
+        elif self.phase == "vel":
+            mask[[i for _, i in self.vocab.velocities]] = True
+        elif self.phase == "dur":
+            self._allow_durations(mask)
+        if not mask.any():  # cannot happen with checked constraints; never leave the sampler stuck
+            mask[self.vocab["FillBar_End"]] = True
+        return mask
+
+    def _rhythm_next(self) -> tuple[int, int] | None:
+        rhythm = self.spec.rhythm
+        return rhythm[len(self.notes)] if rhythm is not None and len(self.notes) < len(rhythm) else None
+
+    def _allow_onsets(self, mask: np.ndarray) -> None:
+        spec = self.spec
+        if spec.rhythm is not None:
+            nxt = self._rhythm_next()
+            if nxt is None:
+                mask[self.vocab["FillBar_End"]] = True
+            elif nxt[0] == self.position:
+                self._allow_pitches(mask)
+            else:
+                mask[self.vocab.positions[nxt[0]]] = True
+            return
+        if not self.pending and not (spec.must_write and not self.notes):
+            mask[self.vocab["FillBar_End"]] = True
+        if len(self.notes) >= spec.max_notes:
+            return
+        next_pin = min(self.pending, default=None)
+        here = self.position >= 0 and (next_pin is None or next_pin == self.position)
+        if here and (spec.sounding.room(self._tick(self.position)) or self.position in self.pending):
+            self._allow_pitches(mask)
+        for position in spec.span_ends:
+            if position <= self.position or (next_pin is not None and position > next_pin):
+                continue
+            if spec.sounding.room(self._tick(position)) or position in self.pending:
+                mask[self.vocab.positions[position]] = True
+
+    def _allow_pitches(self, mask: np.ndarray) -> None:
+        ok = self.spec.pitch_ok.copy()
+        ok[: self.last_pitch + 1] = False  # ascending at one onset, as the training data
+        pins = self.pending.get(self.position)
+        if pins:
+            ok[pins[0] + 1 :] = False  # nothing may jump over a pinned pitch still to come
+            ok[pins[0]] = True
+            limit, now = self.spec.sounding.limit, self.spec.sounding.count(self._tick(self.position))
+            if limit is not None and now + len(pins) >= limit:
+                ok[: pins[0]] = False  # the room left at this onset belongs to the pins
+        later = self._rhythm_later()
+        if later:  # leave higher pitches for the notes the rhythm still puts at this onset
+            ok[np.flatnonzero(ok)[-later:]] = False
+        tokens = self._pitch_table[ok]
+        mask[tokens[tokens >= 0]] = True
+
+    def _rhythm_later(self) -> int:
+        """Notes the kept rhythm puts at this onset after the one being drawn."""
+        rhythm = self.spec.rhythm
+        if rhythm is None:
+            return 0
+        return sum(1 for position, _ in rhythm[len(self.notes) + 1 :] if position == self.position)
+
+    def _allow_durations(self, mask: np.ndarray) -> None:
+        forced = self.spec.pin_lengths.get((self.position, self._pitch))
+        nxt = self._rhythm_next()
+        if nxt is not None:
+            forced = nxt[1]
+        if forced is not None:
+            mask[self.vocab.duration_token(forced / self.beat)] = True
+            return
+        room = self.spec.span_ends[self.position] - self._tick(self.position)
+        room = min(room, self._pin_clearance())
+        shortest = self.vocab.durations[0][1]
+        for ticks_token, ticks in self._ticks_of.items():
+            if ticks <= room or ticks_token == shortest:
+                mask[ticks_token] = True
+
+    def _pin_clearance(self) -> int:
+        """Ticks a note starting now may last without crowding out a later pin under the
+        polyphony limit."""
+        sounding = self.spec.sounding
+        if sounding.limit is None:
+            return 1 << 30
+        for position in sorted(p for p in self.pending if p > self.position):
+            tick = self._tick(position)
+            if sounding.count(tick) + len(self.pending[position]) >= sounding.limit:
+                return tick - self._tick(self.position)
+        return 1 << 30
+
+    # ---- taking a token -------------------------------------------------------------------
+
+    def advance(self, token: int) -> None:
+        kind = self._kinds[token]
+        if token == self.vocab["FillBar_End"]:
+            self.phase = "end"
+        elif kind == "Position":
+            self.position, self.last_pitch, self.phase = self._position_of[token], -1, "pitch"
+        elif kind in ("Pitch", "PitchDrum"):
+            self._pitch = self.last_pitch = self._pitch_of[token]
+            self.phase = "vel"
+        elif kind == "Velocity":
+            self._velocity, self.phase = self._velocity_of[token], "dur"
+        elif kind == "Duration":
+            self._write(self._ticks_of[token])
+            self.phase = "pos"
+
+    def _write(self, ticks: int) -> None:
+        position, pitch = self.position, self._pitch
+        exact = self.spec.pin_lengths.get((position, pitch))
+        nxt = self._rhythm_next()
+        if nxt is not None:
+            exact = nxt[1]
+        end = min(self._tick(position) + (exact or ticks), self.spec.span_ends[position])
+        ticks = max(1, end - self._tick(position))
+        self.notes.append(WrittenNote(position, pitch, self._velocity, ticks))
+        self.spec.sounding.spans.append((self._tick(position), self._tick(position) + ticks))
+        pins = self.pending.get(position)
+        if pins and pitch in pins:
+            pins.remove(pitch)
+            if not pins:
+                del self.pending[position]
+
+    def _tick(self, position: int) -> int:
+        return self.spec.bar.start + position * self.step
+
+
+def onset_spans(bar: Bar, spans: list[tuple[int, int]]) -> dict[int, int]:
+    """Positions of the bar whose onset lies in a written span, with the tick that span ends."""
+    step = ticks_per_position(bar.time_signature.denominator)
+    out: dict[int, int] = {}
+    for position in range(bar_positions(bar)):
+        tick = bar.start + position * step
+        for start, end in spans:
+            if start <= tick < end and tick < bar.end:
+                out[position] = end
+    return out

@@ -1,0 +1,47 @@
+"""Training-loop helpers the autoregressive plugins share: schedule and resumable checkpoints.
+
+Checkpoints are torch state dicts read back with weights_only=True (no pickle of code);
+shipped weights are safetensors with a JSON beside them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_model, save_model
+
+
+def learning_rate(base: float, elapsed: float, budget: float, step: int, warmup: int = 200) -> float:
+    """Linear warm-up, then a cosine over the time budget (so a run ends annealed on time)."""
+    return base * min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, elapsed / budget)))
+
+
+def save_checkpoint(path: Path, net: torch.nn.Module, opt: torch.optim.Optimizer, state: dict) -> None:
+    saved = {"model": net.state_dict(), "optimizer": opt.state_dict(), "state": json.dumps(state)}
+    torch.save(saved, path.with_suffix(".tmp"))
+    path.with_suffix(".tmp").replace(path)  # a crash mid-write keeps the previous checkpoint
+
+
+def load_checkpoint(path: Path, net: torch.nn.Module, opt: torch.optim.Optimizer, device: str) -> dict:
+    saved = torch.load(path, map_location=device, weights_only=True)
+    net.load_state_dict(saved["model"])
+    opt.load_state_dict(saved["optimizer"])
+    return json.loads(saved["state"])
+
+
+def export_weights(folder: Path, stem: str, net: torch.nn.Module, config: dict) -> None:
+    """Weights as safetensors plus a JSON (network config, vocabulary, training stats)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    save_model(net, str(folder / f"{stem}.safetensors"))  # handles tied weights
+    (folder / f"{stem}.json").write_text(json.dumps(config, indent=1) + "\n")
+
+
+def read_config(folder: Path, stem: str) -> dict:
+    return json.loads((folder / f"{stem}.json").read_text())
+
+
+def load_weights(net: torch.nn.Module, folder: Path, stem: str) -> None:
+    load_model(net, str(folder / f"{stem}.safetensors"))

@@ -1,0 +1,79 @@
+"""The bar grammar: only valid bars can be drawn, whatever the network prefers."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scorehost.core.score import Bar, TimeSignature
+from scorehost.plugins.lib.grammar import BarGrammar, BarSpec, Sounding, onset_spans
+from scorehost.plugins.lib.vocab import Vocab, build_tokens
+
+VOCAB = Vocab(build_tokens())
+BAR = Bar(1, 1, 1920, 3840, TimeSignature(tick=0, numerator=4))
+
+
+def spec(**changes) -> BarSpec:
+    ok = np.zeros(128, dtype=bool)
+    ok[48:72] = True
+    base = {"bar": BAR, "is_drum": False, "span_ends": onset_spans(BAR, [(1920, 3840)]), "pitch_ok": ok}
+    return BarSpec(**(base | changes))
+
+
+def walk(grammar: BarGrammar, choices: list[int], limit: int = 400) -> None:
+    """Draw tokens by index into the allowed set, as a sampler would."""
+    for i in range(limit):
+        if grammar.done:
+            return
+        allowed = np.flatnonzero(grammar.allowed())
+        grammar.advance(int(allowed[choices[i % len(choices)] % len(allowed)]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(choices=st.lists(st.integers(0, 10**6), min_size=1, max_size=60), limit=st.integers(1, 3))
+def test_any_walk_keeps_range_grid_span_and_polyphony(choices, limit):
+    sounding = Sounding(limit=limit)
+    grammar = BarGrammar(spec(sounding=sounding, must_write=True), VOCAB)
+    walk(grammar, choices)
+    assert grammar.done and grammar.notes
+    for note in grammar.notes:
+        start = 1920 + note.position * 120
+        assert 48 <= note.pitch < 72 and start + note.ticks <= 3840
+    ticks = sorted({1920 + n.position * 120 for n in grammar.notes})
+    assert max(sum(1 for s, e in sounding.spans if s <= t < e) for t in ticks) <= limit
+
+
+@settings(max_examples=100, deadline=None)
+@given(choices=st.lists(st.integers(0, 10**6), min_size=1, max_size=60))
+def test_pins_are_always_written(choices):
+    grammar = BarGrammar(
+        spec(pins={4: [60, 64], 9: [50]}, pin_lengths={(9, 50): 240}, sounding=Sounding(limit=2)), VOCAB
+    )
+    walk(grammar, choices)
+    written = {(n.position, n.pitch, n.ticks) for n in grammar.notes}
+    assert {(4, 60), (4, 64), (9, 50)} <= {(p, q) for p, q, _ in written}
+    assert (9, 50, 240) in written
+
+
+@settings(max_examples=100, deadline=None)
+@given(choices=st.lists(st.integers(0, 10**6), min_size=1, max_size=60))
+def test_keep_rhythm_forces_onsets_and_lengths(choices):
+    rhythm = [(0, 480), (0, 480), (4, 240), (12, 480)]
+    grammar = BarGrammar(spec(rhythm=rhythm), VOCAB)
+    walk(grammar, choices)
+    assert [(n.position, n.ticks) for n in grammar.notes] == rhythm
+
+
+def test_drum_bars_draw_drum_tokens_only():
+    ok = np.zeros(128, dtype=bool)
+    ok[27:88] = True
+    grammar = BarGrammar(spec(is_drum=True, pitch_ok=ok), VOCAB)
+    grammar.advance(int(VOCAB.positions[0]))
+    kinds = {VOCAB.token_kind[i] for i in np.flatnonzero(grammar.allowed())}
+    assert kinds == {"PitchDrum"}
+
+
+def test_onsets_stay_inside_a_part_of_the_bar():
+    ends = onset_spans(BAR, [(2400, 2880)])
+    assert sorted(ends) == [4, 5, 6, 7] and set(ends.values()) == {2880}
