@@ -1,0 +1,100 @@
+"""The training set: read sources into the cache, split by piece, build the vocabulary."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from scorehost.plugins.lib.vocab import Vocab, build_tokens
+
+from .data import (
+    Piece,
+    _read_user_file,
+    corpus_files,
+    density_bins,
+    load_pieces,
+    make_splits,
+    poly_defaults,
+    read_pieces,
+    read_splits,
+    split_key,
+    tokenize,
+    user_files,
+    write_splits,
+)
+
+log = logging.getLogger(__name__)
+ACCOMPANIED_PIECES = 400  # corpus melodies to render mma accompaniment under
+
+
+def gather(cache: Path, data: Path | None) -> list[tuple[str, object]]:
+    """(name, Score) of every training piece, reading what the cache lacks."""
+    cache.mkdir(parents=True, exist_ok=True)
+    if data is not None:
+        read_pieces(user_files(data), cache / "user.jsonl", reader=_read_user_file)
+        return list(load_pieces(cache / "user.jsonl"))
+    read_pieces(corpus_files(), cache / "corpus.jsonl")
+    _read_accompaniment(cache, None)
+    return list(load_pieces(cache / "corpus.jsonl")) + list(load_pieces(cache / "mma.jsonl"))
+
+
+def _read_accompaniment(cache: Path, only: set[str] | None) -> None:
+    """Drum, bass and chord tracks rendered by mma under corpus melodies (a train-time step),
+    read into the cache; only: the source pieces to render (None: all)."""
+    from .accompaniment import accompanied_name, build_accompanied_set, default_sources
+
+    folder = cache / "mma"
+    if not (folder.exists() and any(folder.rglob("*.mid"))):
+        folder.mkdir(parents=True, exist_ok=True)
+        sources = [s for s in default_sources(ACCOMPANIED_PIECES) if only is None or s[0] in only]
+        build_accompanied_set(folder, sources, seed=1)
+    rendered = sorted(folder.rglob("*.mid"))
+    read_pieces(
+        [(accompanied_name(p, folder), p) for p in rendered], cache / "mma.jsonl", reader=_read_user_file
+    )
+
+
+def build_dataset(cache: Path, data: Path | None) -> tuple[Vocab, dict[str, list[Piece]]]:
+    """The vocabulary (density levels from the training split) and the tokenized splits."""
+    pieces = gather(cache, data)
+    splits_dir = cache / "splits" if data is not None else None
+    lists = read_splits(splits_dir) if splits_dir else read_splits()
+    if lists is None:
+        lists = make_splits([split_key(name) for name, _ in pieces])
+        write_splits(lists, splits_dir) if splits_dir else write_splits(lists)
+    where = {key: split for split, keys in lists.items() for key in keys}
+    vocab = Vocab(build_tokens())
+    splits: dict[str, list[Piece]] = {"train": [], "valid": [], "test": []}
+    for name, score in sorted(pieces, key=lambda pair: pair[0]):  # a fixed order: held-out figures repeat
+        piece = tokenize(name, score, vocab)
+        if piece is not None:
+            splits[where.get(split_key(name), "train")].append(piece)
+    vocab.density_bins = density_bins(splits["train"])
+    vocab.poly_defaults = poly_defaults(splits["train"])
+    log.info("pieces: %s", {k: len(v) for k, v in splits.items()})
+    return vocab, splits
+
+
+def test_pieces(cache: Path, vocab: Vocab) -> tuple[list[tuple[str, object]], list[Piece]]:
+    """The test split's pieces, as scores and tokenized, in the order training scored them.
+
+    Reads only what the test split needs when the training cache is not there.
+    """
+    keys = set((read_splits() or {}).get("test", []))
+    if not (cache / "corpus.jsonl").exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        sources = {k.split("/")[0] + "/" + k.split("/")[1] for k in keys if "/" in k}
+        read_pieces([item for item in corpus_files() if item[0] in sources], cache / "corpus.jsonl")
+    if not (cache / "mma.jsonl").exists():
+        _read_accompaniment(cache, keys)
+    named = sorted(
+        (
+            pair
+            for f in ("corpus.jsonl", "mma.jsonl")
+            for pair in load_pieces(cache / f)
+            if split_key(pair[0]) in keys
+        ),
+        key=lambda pair: pair[0],
+    )
+    tokenized = [p for p in (tokenize(name, score, vocab) for name, score in named) if p is not None]
+    return named, tokenized

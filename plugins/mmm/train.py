@@ -1,0 +1,240 @@
+"""Training mmm: random windows of bars and tracks, with bars or whole tracks to fill.
+
+    scorehost train mmm --minutes 90                  (music21's corpus + mma accompaniment)
+    scorehost train mmm --data ~/midi --minutes 60    (a folder of your own MIDI/MusicXML)
+
+Each example is a window of 1-8 bars of up to 8 tracks in shuffled order, transposed by up
+to a fourth, with one of three masks: a span of bars of one or two tracks, a whole track
+(track infill), or random cells. Every --eval-every steps the held-out infill NLL per token
+is logged; the best weights are exported as safetensors + JSON, and a resumable checkpoint
+is written to --out.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from scorehost.plugins.lib.training import export_weights, learning_rate, load_checkpoint, save_checkpoint
+from scorehost.plugins.lib.transformer import GPT, GPTConfig, parameter_count
+from scorehost.plugins.lib.vocab import Vocab
+
+from .data import Piece
+from .dataset import build_dataset
+from .sequence import TrackRow, Window, density_level, full_sequence, poly_level
+
+MAX_WINDOW_BARS = 8
+MAX_WINDOW_TRACKS = 8
+TRANSPOSE = (-5, 6)
+
+
+def sample_example(
+    piece: Piece, vocab: Vocab, rng: np.random.Generator, context: int, augment: bool
+) -> list[int]:
+    """One training sequence from a random window of the piece, at most `context` tokens."""
+    bars = len(piece.timesigs)
+    length = int(rng.integers(1, min(MAX_WINDOW_BARS, bars) + 1))
+    order = rng.permutation(len(piece.tracks))[: int(rng.integers(1, MAX_WINDOW_TRACKS + 1))]
+    shift = int(rng.integers(TRANSPOSE[0], TRANSPOSE[1] + 1)) if augment else 0
+    while True:
+        start = int(rng.integers(0, bars - length + 1))
+        window, answers = _masked_window(piece, vocab, rng, order, start, length, shift)
+        tokens = full_sequence(window, answers, vocab)
+        if len(tokens) <= context:
+            return tokens
+        if length > 1:
+            length = max(1, length // 2)
+        elif len(order) > 1:
+            order = order[: len(order) // 2]
+        else:
+            return tokens[: context - 1] + [vocab["EOS_None"]]
+
+
+def _masked_window(piece, vocab, rng, order, start, length, shift) -> tuple[Window, list[list[int]]]:
+    rows = []
+    for t in (piece.tracks[i] for i in order):
+        cells = [_transpose(c, shift, vocab) if not t.is_drum else c for c in t.cells[start : start + length]]
+        density = density_level(t.program, t.is_drum, t.counts[start : start + length], vocab)
+        poly = poly_level(max(t.polys[start : start + length]))
+        rows.append(TrackRow(t.program, t.is_drum, density, poly, cells))
+    mask = _mask(rng, len(rows), length)
+    answers = []
+    for r, row in enumerate(rows):
+        for b in range(length):
+            if mask[r, b]:
+                answers.append(row.cells[b])
+                row.cells[b] = None
+    timesigs = piece.timesigs[start : start + length]
+    return Window(list(timesigs), rows), answers
+
+
+def _mask(rng: np.random.Generator, tracks: int, bars: int) -> np.ndarray:
+    """Which cells to fill: bars of one or two tracks, a whole track, or random cells."""
+    mask = np.zeros((tracks, bars), dtype=bool)
+    kind = rng.random()
+    if kind < 0.45:
+        for r in rng.permutation(tracks)[: int(rng.integers(1, 3))]:
+            a = int(rng.integers(0, bars))
+            b = int(rng.integers(a, bars)) + 1
+            mask[r, a:b] = True
+    elif kind < 0.75:
+        mask[int(rng.integers(0, tracks))] = True
+    else:
+        mask = rng.random((tracks, bars)) < rng.uniform(0.1, 0.5)
+        mask[int(rng.integers(0, tracks)), int(rng.integers(0, bars))] = True
+    return mask
+
+
+def _transpose(cell: list[int], shift: int, vocab: Vocab) -> list[int]:
+    if not shift:
+        return cell
+    low, high = int(vocab.pitch_ids[0]), int(vocab.pitch_ids[127])
+    return [t + shift if low <= t <= high and low <= t + shift <= high else t for t in cell]
+
+
+def _bucketed(
+    pieces, weights, vocab, rng, context: int, batch: int, buckets: int = 4
+) -> list[list[list[int]]]:
+    """Batches of similar lengths (less padding), from buckets x batch random examples."""
+    picks = rng.choice(len(pieces), size=batch * buckets, p=weights)
+    seqs = sorted((sample_example(pieces[i], vocab, rng, context, augment=True) for i in picks), key=len)
+    batches = [seqs[i : i + batch] for i in range(0, len(seqs), batch)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def batch_tensors(sequences: list[list[int]], pad: int) -> torch.Tensor:
+    width = max(len(s) for s in sequences)
+    out = torch.full((len(sequences), width), pad, dtype=torch.long)
+    for i, s in enumerate(sequences):
+        out[i, : len(s)] = torch.tensor(s)
+    return out
+
+
+def losses(net: GPT, tokens: torch.Tensor, vocab: Vocab) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mean NLL over every real token, per-token NLL of the fill section as a (sum, count) pair)."""
+    pad, fill_start = vocab["PAD_None"], vocab["FillBar_Start"]
+    inputs, targets = tokens[:, :-1], tokens[:, 1:]
+    logits = net(inputs)  # right-padded: padding is never attended to
+    nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
+    real = targets != pad
+    in_fill = (inputs == fill_start).long().cumsum(1) > 0
+    scored = real & in_fill & (targets != fill_start) & (targets != vocab["EOS_None"])
+    mean = (nll * real).sum() / real.sum()
+    return mean, torch.stack([(nll * scored).sum(), scored.sum()])
+
+
+def fixed_examples(pieces: list[Piece], vocab: Vocab, context: int, count: int, seed: int) -> list[list[int]]:
+    """Held-out examples drawn once with a fixed seed, so every evaluation scores the same."""
+    rng = np.random.default_rng(seed)
+    weights = np.array([len(p.timesigs) for p in pieces], dtype=float)
+    picks = rng.choice(len(pieces), size=count, p=weights / weights.sum())
+    return [sample_example(pieces[i], vocab, rng, context, augment=False) for i in picks]
+
+
+@torch.no_grad()
+def infill_nll(net: GPT, examples: list[list[int]], vocab: Vocab, device: str, batch: int = 16) -> float:
+    """Nats per fill token; leaves the network in the mode it was in."""
+    was_training = net.training
+    net.eval()
+    total = torch.zeros(2)
+    for i in range(0, len(examples), batch):
+        tokens = batch_tensors(examples[i : i + batch], vocab["PAD_None"]).to(device)
+        total += losses(net, tokens, vocab)[1].cpu()
+    net.train(was_training)
+    return float(total[0] / total[1].clamp(min=1))
+
+
+def train(out: Path, weights: Path, data: Path | None, minutes: float, batch: int, net_config: dict,
+          lr: float, eval_every: int, threads: int, device: str) -> dict:  # fmt: skip
+    torch.set_num_threads(threads)
+    vocab, splits = build_dataset(out / "data", data)
+    config = GPTConfig(vocab_size=len(vocab), **net_config)
+    net = GPT(config).to(device)
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.01)
+    state = {"step": 0, "elapsed": 0.0, "best_valid": float("inf"), "log": []}
+    ckpt = out / "checkpoint.pt"
+    if ckpt.exists():
+        state = load_checkpoint(ckpt, net, opt, device)
+        print(f"resumed at step {state['step']} ({state['elapsed'] / 60:.1f} min)")
+    train_pieces = splits["train"]
+    print(f"{parameter_count(net):,} parameters, {len(train_pieces)} training pieces, {device}")
+    held_out = {s: fixed_examples(splits[s], vocab, config.context, 256, seed=7) for s in ("valid", "test")}
+    rng = np.random.default_rng(state["step"])
+    weights_by_bars = np.array([len(p.timesigs) for p in train_pieces], dtype=float) ** 0.5
+    weights_by_bars /= weights_by_bars.sum()
+    budget = minutes * 60
+    bar = tqdm(initial=int(state["elapsed"]), total=int(budget), unit="s", desc="mmm")
+    started = time.monotonic() - state["elapsed"]
+    net.train()
+    queue: list[list[list[int]]] = []
+    while state["elapsed"] < budget:
+        for group in opt.param_groups:
+            group["lr"] = learning_rate(lr, state["elapsed"], budget, state["step"])
+        if not queue:
+            queue = _bucketed(train_pieces, weights_by_bars, vocab, rng, config.context, batch)
+        loss, _ = losses(net, batch_tensors(queue.pop(), vocab["PAD_None"]).to(device), vocab)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        state["step"] += 1
+        state["elapsed"] = time.monotonic() - started
+        bar.update(int(state["elapsed"]) - bar.n)
+        bar.set_postfix(step=state["step"], loss=f"{loss.item():.3f}")
+        if state["step"] % eval_every == 0 or state["elapsed"] >= budget:
+            _evaluate_and_save(net, opt, state, held_out, vocab, config, device, ckpt, weights, data)
+    bar.close()
+    return state
+
+
+def _evaluate_and_save(net, opt, state, held_out, vocab, config, device, ckpt, weights, data) -> None:
+    valid = infill_nll(net, held_out["valid"], vocab, device)
+    entry = {"step": state["step"], "minutes": round(state["elapsed"] / 60, 2), "valid_infill_nll": valid}
+    state["log"].append(entry)
+    tqdm.write(f"step {state['step']}: valid infill NLL {valid:.4f} nats/token")
+    if valid < state["best_valid"]:
+        state["best_valid"] = valid
+        stats = entry | {"test_infill_nll": infill_nll(net, held_out["test"], vocab, device)}
+        stats["data"] = str(data) if data else "corpus+mma"
+        export_weights(
+            weights, "mmm", net, {"network": config.to_json(), "vocab": vocab.to_json(), "training": stats}
+        )
+        tqdm.write(f"  best so far; test infill NLL {stats['test_infill_nll']:.4f}; exported to {weights}")
+    save_checkpoint(ckpt, net, opt, state)
+    (ckpt.parent / "log.json").write_text(__import__("json").dumps(state["log"], indent=1))
+
+
+@click.command(name="mmm")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("runs/mmm"), show_default=True,
+              help="Checkpoints, log and the data cache.")  # fmt: skip
+@click.option("--weights", type=click.Path(path_type=Path), default=Path("runs/mmm/best"), show_default=True,
+              help="Where the best weights are exported.")  # fmt: skip
+@click.option("--data", type=click.Path(path_type=Path, exists=True, file_okay=False), default=None,
+              help="A folder of your own MIDI/MusicXML files (default: music21's corpus and mma accompaniment).")  # fmt: skip
+@click.option("--minutes", type=float, default=60.0, show_default=True, help="Training time budget.")
+@click.option("--batch", type=int, default=16, show_default=True)
+@click.option("--context", type=int, default=1024, show_default=True, help="Longest sequence, in tokens.")
+@click.option("--dim", type=int, default=256, show_default=True)
+@click.option("--layers", type=int, default=4, show_default=True)
+@click.option("--heads", type=int, default=4, show_default=True)
+@click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--eval-every", type=int, default=200, show_default=True)
+@click.option("--threads", type=int, default=2, show_default=True)
+@click.option("--device", default=None, help="cpu, cuda; default: CUDA when present.")
+def train_command(
+    out, weights, data, minutes, batch, context, dim, layers, heads, lr, eval_every, threads, device
+) -> None:
+    """Train the mmm network (bar and track infilling); resumes from --out."""
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    net_config = {"context": context, "dim": dim, "layers": layers, "heads": heads}
+    state = train(out, weights, data, minutes, batch, net_config, lr, eval_every, threads, device)
+    click.echo(f"done: {state['step']} steps, best valid infill NLL {state['best_valid']:.4f}")
+
+
+if __name__ == "__main__":
+    train_command()
