@@ -53,17 +53,22 @@ def add_named_tracks(score: Score, track_lists: list[str]) -> Score:
             except KeyError:
                 if name.lower() not in ROLES:
                     continue
-                tracks.append(
-                    Track(
-                        name=name.capitalize(), role=name.lower(), program=tracks[0].program if tracks else 0
-                    )
-                )
+                tracks.append(_new_track(name.lower(), tracks))
                 score = score.model_copy(update={"tracks": tracks})
     roles = {t.role for t in tracks}
     unroled = [i for i, t in enumerate(tracks) if t.role is None]
     if {"alto", "tenor", "bass"} <= roles and "soprano" not in roles and len(unroled) == 1:
         tracks[unroled[0]] = tracks[unroled[0]].model_copy(update={"role": "soprano"})
     return score.model_copy(update={"tracks": tracks})
+
+
+# General MIDI programs of new tracks named by role; voices take the first track's program.
+_NEW_TRACK_PROGRAMS = {"bassline": 33, "chords": 0, "drums": 0}
+
+
+def _new_track(role: str, tracks: list[Track]) -> Track:
+    program = _NEW_TRACK_PROGRAMS.get(role, tracks[0].program if tracks else 0)
+    return Track(name=role.capitalize(), role=role, program=program, is_drum=role == "drums")
 
 
 def parse_span(score: Score, text: str, field: str) -> tuple[int, int]:

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "scorehost.plugins.deepbach",
+    "scorehost.plugins.mmm",
     "scorehost.bridges.http",
     "scorehost.bridges.musescore",
     "scorehost.bridges.osc",

@@ -25,6 +25,25 @@ class JobContext(Protocol):
         """Add a warning to the result (e.g. 'melody transposed down an octave')."""
 
 
+class LocalJob:
+    """A JobContext for running a model outside the engine (evaluation, tests, scripts):
+    it records progress and warnings and never cancels."""
+
+    def __init__(self, device: str = "cpu") -> None:
+        self.device = device
+        self.fractions: list[float] = []
+        self.warnings: list[str] = []
+
+    def progress(self, fraction: float) -> None:
+        self.fractions.append(fraction)
+
+    def check(self) -> None:
+        pass
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """What a model can be asked: the engine refuses anything else with a clear error."""

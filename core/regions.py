@@ -17,6 +17,7 @@ from .requests import (
     PinnedNotes,
     PitchClasses,
     PitchRange,
+    Polyphony,
     Region,
 )
 from .score import Note, Score
@@ -115,12 +116,27 @@ def constraint_violations(request: EditRequest, result: Score) -> list[str]:
                 after = _rhythm(result, spans, index)
                 if before != after:
                     problems.append(f"track {index} does not keep the rhythm it had")
+        elif isinstance(constraint, Polyphony):
+            most = _most_at_once(written[constraint.track])
+            if most > constraint.max_notes:
+                problems.append(
+                    f"track {constraint.track} has {most} notes sounding at once (limit {constraint.max_notes})"
+                )
         elif (
             isinstance(constraint, Instrument)
             and result.tracks[constraint.track].program != constraint.program
         ):
             problems.append(f"track {constraint.track} is not set to program {constraint.program}")
     return problems
+
+
+def _most_at_once(notes: list[Note]) -> int:
+    events = sorted([(n.start, 1) for n in notes] + [(n.end, -1) for n in notes])
+    most = now = 0
+    for _, change in events:  # an end sorts before a start on the same tick
+        now += change
+        most = max(most, now)
+    return most
 
 
 def _rhythm(score: Score, spans, index: int) -> list[tuple[int, int]]:

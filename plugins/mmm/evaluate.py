@@ -1,0 +1,246 @@
+"""`scorehost eval mmm`: held-out infill NLL, and bar infill of held-out bars beside a baseline.
+
+For each test piece (seeded), one track's span of 1-4 bars with notes is emptied and filled
+by the model, and separately by the baseline (copy the nearest bar of the same track that
+is not being filled). Both are compared with the true bars: pitch-class histogram
+similarity, onset (groove) similarity and note-density error. A second fill of the same
+bars asks for the true density level, the true range, the piece's pitch classes and the
+true polyphony, and counts how often each holds (range, pitch classes and polyphony must
+hold in every output), and the share of outputs that decoded and merged (must be 100%).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+import click
+import numpy as np
+import torch
+
+from scorehost.core.errors import ScorehostError
+from scorehost.core.model import LocalJob
+from scorehost.core.regions import merge_result
+from scorehost.core.requests import EditRequest, NoteDensity, PitchClasses, PitchRange, Polyphony, Region
+from scorehost.core.score import Note, Score
+from scorehost.plugins.lib.vocab import instrument_family
+
+from .model import MMM, MMMOptions
+from .sequence import max_polyphony
+from .weights import WEIGHTS_DIR
+
+
+def pc_similarity(a: list[Note], b: list[Note]) -> float:
+    """Histogram intersection of the two pitch-class distributions (1: the same)."""
+    ha, hb = _pc_hist(a), _pc_hist(b)
+    return float(np.minimum(ha, hb).sum()) if ha.sum() and hb.sum() else float(ha.sum() == hb.sum())
+
+
+def _pc_hist(notes: list[Note]) -> np.ndarray:
+    h = np.zeros(12)
+    for n in notes:
+        h[n.pitch % 12] += 1
+    return h / h.sum() if h.sum() else h
+
+
+def groove_similarity(a: list[Note], b: list[Note], start: int, end: int, step: int = 120) -> float:
+    """1 minus the share of sixteenth slots where one has an onset and the other not."""
+    slots = max(1, (end - start) // step)
+    va, vb = np.zeros(slots, bool), np.zeros(slots, bool)
+    for notes, v in ((a, va), (b, vb)):
+        for n in notes:
+            v[min(slots - 1, (n.start - start) // step)] = True
+    return 1.0 - float(np.mean(va != vb))
+
+
+def nearest_bar_copy(score: Score, track: int, first: int, last: int) -> list[Note]:
+    """The baseline: each bar gets the notes of the nearest bar of the track outside the span."""
+    bars = score.bars()
+    notes = score.tracks[track].notes
+    out = []
+    for b in range(first, last + 1):
+        candidates = sorted(
+            (i for i in range(len(bars)) if not first <= i <= last), key=lambda i: (abs(i - b), i)
+        )
+        for i in candidates:
+            src = [n for n in notes if bars[i].start <= n.start < bars[i].end]
+            if src:
+                shift = bars[b].start - bars[i].start
+                out += [
+                    n.model_copy(
+                        update={
+                            "start": n.start + shift,
+                            "duration": min(n.duration, bars[b].end - n.start - shift),
+                        }
+                    )
+                    for n in src
+                    if n.start + shift < bars[b].end
+                ]
+                break
+    return out
+
+
+def pick_cases(
+    pieces: list[tuple[str, Score]], seed: int, limit: int
+) -> list[tuple[str, Score, int, int, int]]:
+    """(name, score, track, first bar, last bar): a span of 1-4 bars of a track with notes."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for name, score in pieces:
+        bars = score.bars()
+        if len(bars) < 4:
+            continue
+        track = int(rng.integers(len(score.tracks)))
+        length = int(rng.integers(1, 5))
+        first = int(rng.integers(0, len(bars) - length + 1))
+        span = (bars[first].start, bars[first + length - 1].end)
+        if not any(span[0] <= n.start < span[1] for n in score.tracks[track].notes):
+            continue
+        cases.append((name, score, track, first, first + length - 1))
+        if len(cases) >= limit:
+            break
+    return cases
+
+
+def run_cases(model: MMM, cases, seed: int) -> dict:
+    sums: dict[str, list[float]] = {}
+    hits: dict[str, list[bool]] = {}
+    valid = total = 0
+    for k, (_, score, track, first, last) in enumerate(cases):
+        bars = score.bars()
+        start, end = bars[first].start, bars[last].end
+        truth = [n for n in score.tracks[track].notes if start <= n.start < end]
+        region = Region(track=track, start=start, end=end)
+        emptied = _without(score, track, start, end)
+        for who, notes in (
+            ("model", _fill(model, emptied, [region], [], seed + k)),
+            ("baseline", nearest_bar_copy(emptied, track, first, last)),
+        ):
+            if notes is None:
+                total += 1
+                continue
+            if who == "model":
+                valid, total = valid + 1, total + 1
+            sums.setdefault(f"{who}_pitch_class_similarity", []).append(pc_similarity(notes, truth))
+            sums.setdefault(f"{who}_groove_similarity", []).append(
+                groove_similarity(notes, truth, start, end)
+            )
+            sums.setdefault(f"{who}_density_error", []).append(
+                abs(len(notes) - len(truth)) / (last - first + 1)
+            )
+        constraints = _true_constraints(score, track, truth, last - first + 1)
+        request = EditRequest(model="mmm", score=emptied, regions=[region], constraints=constraints)
+        notes = _fill(model, emptied, [region], constraints, seed + k, request)
+        total += 1
+        if notes is None:
+            continue
+        valid += 1
+        for name, held in _held(constraints, notes).items():
+            hits.setdefault(name, []).append(held)
+        fam = instrument_family(score.tracks[track].program, score.tracks[track].is_drum)
+        want = model.vocab.density_level(fam, len(truth) / (last - first + 1))
+        got = model.vocab.density_level(fam, len(notes) / (last - first + 1))
+        hits.setdefault("density_level_hit", []).append(want == got)
+        hits.setdefault("density_level_within_1", []).append(abs(want - got) <= 1)
+    report = {k: round(statistics.fmean(v), 4) for k, v in sorted(sums.items())}
+    report |= {k: round(float(np.mean(v)), 4) for k, v in sorted(hits.items())}
+    report["valid_outputs"] = round(valid / max(total, 1), 4)
+    report["cases"] = len(cases)
+    return report
+
+
+def _held(constraints, notes: list[Note]) -> dict[str, bool]:
+    """Whether each hard constraint holds in the written notes."""
+    out = {}
+    for c in constraints:
+        if isinstance(c, PitchRange):
+            out["range_held"] = all(c.low <= n.pitch <= c.high for n in notes)
+        elif isinstance(c, PitchClasses):
+            out["pitch_classes_held"] = all(n.pitch % 12 in c.pitch_classes for n in notes)
+        elif isinstance(c, Polyphony):
+            out["polyphony_held"] = max_polyphony(notes) <= c.max_notes
+    return out
+
+
+def _true_constraints(score: Score, track: int, truth: list[Note], bars: int) -> list:
+    out = [
+        NoteDensity(track=track, notes_per_bar=max(0.1, len(truth) / bars)),
+        Polyphony(track=track, max_notes=max(1, max_polyphony(truth))),
+    ]
+    if not score.tracks[track].is_drum:
+        out.append(PitchRange(track=track, low=min(n.pitch for n in truth), high=max(n.pitch for n in truth)))
+        key = score.key_at(truth[0].start)
+        out.append(
+            PitchClasses(
+                pitch_classes=sorted(key.pitch_classes | {n.pitch % 12 for n in truth}), tracks=[track]
+            )
+        )
+    return out
+
+
+def _fill(
+    model: MMM, score: Score, regions, constraints, seed: int, request: EditRequest | None = None
+) -> list[Note] | None:
+    request = request or EditRequest(model="mmm", score=score, regions=regions, constraints=constraints)
+    options = MMMOptions(seed=seed)
+    try:
+        model.check(request, options)
+        (variation,) = model.inpaint(request, options, LocalJob(model.device or "cpu"))
+        merged = merge_result(score, variation.score, regions)
+    except ScorehostError:
+        return None
+    r = regions[0]
+    return [n for n in merged.tracks[r.track].notes if r.start <= n.start < r.end]
+
+
+def _without(score: Score, track: int, start: int, end: int) -> Score:
+    return _with(score, track, [], start, end)
+
+
+def _with(score: Score, track: int, notes: list[Note], start: int = 0, end: int = 0) -> Score:
+    kept = [n for n in score.tracks[track].notes if not start <= n.start < end]
+    tracks = list(score.tracks)
+    tracks[track] = tracks[track].model_copy(update={"notes": sorted(kept + notes, key=Note.key)})
+    return score.model_copy(update={"tracks": tracks})
+
+
+@click.command(name="mmm")
+@click.option(
+    "--weights",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    default=WEIGHTS_DIR,
+    show_default=True,
+)
+@click.option("--cache", type=click.Path(path_type=Path), default=Path("runs/mmm/data"), show_default=True,
+              help="Where the test pieces are read to (the training command's data cache).")  # fmt: skip
+@click.option("--pieces", type=int, default=100, show_default=True, help="Test pieces to fill bars of.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--device", default=None)
+def eval_command(weights, cache, pieces, seed, as_json, device) -> None:
+    """Held-out figures of the mmm model, beside a copy-the-nearest-bar baseline."""
+    from .dataset import test_pieces
+    from .train import fixed_examples, infill_nll
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    model = MMM(weights=weights)
+    model.load(device)
+    named, tokenized = test_pieces(cache, model.vocab)
+    report = {
+        "test_infill_nll": round(
+            infill_nll(
+                model.net,
+                fixed_examples(tokenized, model.vocab, model.net.config.context, 256, seed=7),
+                model.vocab,
+                device,
+            ),
+            4,
+        )
+    }
+    report |= run_cases(model, pick_cases(named, seed, pieces), seed)
+    if as_json:
+        click.echo(json.dumps(report, indent=1))
+        return
+    for key, value in report.items():
+        click.echo(f"{key:36} {value}")

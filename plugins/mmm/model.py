@@ -1,0 +1,182 @@
+"""The mmm Model: bar and track infilling for multi-track material, by grammar-masked
+autoregressive decoding of MMM sequences (see sequence.py and plan.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import Field
+
+from scorehost.core.errors import RequestError, ScorehostError
+from scorehost.core.model import Capabilities, JobContext, Model
+from scorehost.core.requests import EditRequest, Options, Variation
+
+from .constraints import TrackRules, rules_for
+from .plan import Pass, plan_passes
+from .weights import WEIGHTS_DIR, load_network, load_vocab
+from .window import Working, build_rows, check_meters, take_notes
+
+
+class MMMOptions(Options):
+    temperature: float = Field(default=1.0, gt=0, le=3, description="Sampling temperature.")
+    top_p: float = Field(
+        default=0.95,
+        gt=0,
+        le=1,
+        description="Nucleus sampling: draw from the smallest set of tokens this likely.",
+    )
+    context_bars: int = Field(
+        default=4, ge=0, le=16, description="Bars of context read on each side of the bars being filled."
+    )
+    allow_silence: bool = Field(
+        default=False,
+        description="Let a filled track come back with no notes at all (by default every region gets at least one).",
+    )
+
+
+@dataclass
+class _Job:
+    """One request of a batch, with one working score per variation."""
+
+    request: EditRequest
+    options: MMMOptions
+    job: JobContext
+    passes: list[Pass]
+    rules: dict[int, TrackRules]
+    variations: list[Working] = field(default_factory=list)
+    stopped: ScorehostError | None = None
+
+
+class MMM(Model):
+    model_id = "mmm"
+    description = (
+        "Multi-track bar and track infilling (MMM): fill bars of any tracks or write a new track "
+        "(drums included), steered by density, polyphony, range, pitch classes and instrument."
+    )
+    capabilities = Capabilities(
+        constraints=frozenset(
+            {
+                "pitch_range",
+                "pitch_classes",
+                "note_density",
+                "polyphony",
+                "instrument",
+                "pinned_notes",
+                "keep_rhythm",
+            }
+        ),
+        new_tracks=True,
+        drums=True,
+        tags=("infill", "add-track", "multi-track"),
+    )
+    Options = MMMOptions
+    uses_accelerator = True
+    max_batch = 16
+
+    def __init__(self, weights: Path = WEIGHTS_DIR, net=None, vocab=None) -> None:
+        super().__init__()
+        self.weights, self.net, self.vocab = weights, net, vocab
+
+    def load(self, device: str) -> None:
+        if self.net is None:
+            self.net, self.vocab = load_network(device, self.weights)
+        else:
+            self.net = self.net.to(device).eval()
+        self.device = device
+
+    def _vocabulary(self):
+        if self.vocab is None:  # cheap: the JSON beside the weights
+            self.vocab = load_vocab(self.weights)
+        return self.vocab
+
+    def check(self, request: EditRequest, options: Options) -> None:
+        super().check(request, options)
+        check_meters(request, self._vocabulary())
+        rules_for(request, self._vocabulary())
+
+    def inpaint(self, request: EditRequest, options: MMMOptions, job: JobContext) -> list[Variation]:
+        result = self.inpaint_batch([(request, options, job)])[0]
+        if isinstance(result, ScorehostError):
+            raise result
+        return result
+
+    def inpaint_batch(self, items) -> list[list[Variation] | ScorehostError]:
+        if self.net is None:
+            self.load(getattr(items[0][2], "device", None) or "cpu")
+        jobs = [self._prepare(*item) for item in items]
+        self._decode(jobs, [(j, v) for j in jobs for v in j.variations])
+        self._redraw_duplicates(jobs)
+        return [job.stopped or [w.variation() for w in job.variations] for job in jobs]
+
+    def _prepare(self, request: EditRequest, options: MMMOptions, job: JobContext) -> _Job:
+        vocab = self._vocabulary()
+        rules = rules_for(request, vocab)
+        passes = plan_passes(request.score, request.regions, options.context_bars)
+        prepared = _Job(request, options, job, passes, rules)
+        prepared.variations = [Working.start(request, rules, seed) for seed in options.seeds()]
+        return prepared
+
+    def _decode(self, jobs: list[_Job], rows: list[tuple[_Job, Working]]) -> None:
+        """Run pass k of every variation of every job together, for k = 0, 1, ..."""
+        from scorehost.plugins.lib.sampling import Sampling, sample_rows
+
+        rounds = max((len(j.passes) for j in jobs), default=0)
+        for k in range(rounds):
+            live = [(j, w) for j, w in rows if k < len(j.passes) and not j.stopped]
+            if not live:
+                break
+            built = [
+                build_rows(w, j.passes[k], j.rules, self.vocab, self.net.config.context) for j, w in live
+            ]
+            groups: dict[Sampling, list[int]] = {}
+            for i, (j, _) in enumerate(live):
+                groups.setdefault(Sampling(j.options.temperature, j.options.top_p), []).append(i)
+            for sampling, indices in groups.items():
+                batch_rows = [built[i][0] for i in indices]
+                sample_rows(
+                    self.net,
+                    self.vocab,
+                    batch_rows,
+                    sampling,
+                    _reporter([live[i][0] for i in indices], k, rounds),
+                )
+            for (j, w), (row, specs) in zip(live, built, strict=True):
+                take_notes(w, row, specs, j.passes[k], j.rules)
+                if row.truncated:
+                    j.job.warn("a fill ran out of the model's context; some bars were left empty")
+
+    def _redraw_duplicates(self, jobs: list[_Job], attempts: int = 3) -> None:
+        """Variations of one request must differ: redraw a repeat with a new seed."""
+        for attempt in range(1, attempts + 1):
+            repeats = []
+            for j in jobs:
+                seen: set = set()
+                for w in j.variations:
+                    key = w.written_key()
+                    if key in seen:
+                        w.reset(w.seed + 7919 * attempt)
+                        repeats.append((j, w))
+                    seen.add(key)
+            if not repeats:
+                return
+            self._decode(jobs, repeats)
+        for j in jobs:
+            if len({w.written_key() for w in j.variations}) < len(j.variations):
+                j.job.warn("the regions leave too little freedom for every variation to differ")
+
+
+def _reporter(jobs: list[_Job], k: int, rounds: int):
+    def report(fraction: float) -> None:
+        for j in jobs:
+            if j.stopped:
+                continue
+            try:
+                j.job.progress((k + fraction) / rounds)
+            except ScorehostError as exc:
+                j.stopped = exc
+
+    return report
+
+
+__all__ = ["MMM", "MMMOptions", "RequestError"]

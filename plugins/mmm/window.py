@@ -1,0 +1,264 @@
+"""One variation's working score, and the sequence (prompt + bar grammars) of each pass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from scorehost.core.errors import RequestError
+from scorehost.core.requests import EditRequest, Variation
+from scorehost.core.score import Bar, Note
+from scorehost.plugins.lib.bartokens import bar_tokens
+from scorehost.plugins.lib.grammar import BarSpec, Sounding, onset_spans
+from scorehost.plugins.lib.sampling import Row
+from scorehost.plugins.lib.vocab import DENSITY_LEVELS, METERS, Vocab, instrument_family, ticks_per_position
+
+from .constraints import TrackRules
+from .plan import WINDOW_TRACKS, Pass
+from .sequence import TrackRow, Window, density_level, max_polyphony, notes_by_bar, poly_level, prompt
+
+FILL_RESERVE = (24, 160)  # tokens kept free per bar to fill: at least, at most
+
+
+@dataclass
+class Working:
+    """A variation being written: notes per track (the regions emptied, then refilled)."""
+
+    request: EditRequest
+    rules: dict[int, TrackRules]
+    seed: int
+    tracks: list[list[Note]] = field(default_factory=list)
+    sounding: dict[int, Sounding] = field(default_factory=dict)
+    done: set[tuple[int, int]] = field(default_factory=set)  # (track, bar) written
+    log_prob: float = 0.0
+
+    @classmethod
+    def start(cls, request: EditRequest, rules: dict[int, TrackRules], seed: int) -> Working:
+        working = cls(request, rules, seed)
+        working.reset(seed)
+        return working
+
+    def reset(self, seed: int) -> None:
+        self.seed, self.log_prob, self.done = seed, 0.0, set()
+        self.tracks = [
+            [n for n in track.notes if t not in self.rules or not _inside(n.start, self.rules[t].spans)]
+            for t, track in enumerate(self.request.score.tracks)
+        ]
+        self.sounding = {t: Sounding(limit=r.polyphony) for t, r in self.rules.items()}
+
+    def written_key(self) -> tuple:
+        return tuple(
+            tuple(sorted(n.key() for n in self.tracks[t] if _inside(n.start, r.spans)))
+            for t, r in sorted(self.rules.items())
+        )
+
+    def variation(self) -> Variation:
+        score = self.request.score
+        tracks = [
+            track.model_copy(
+                update={"notes": sorted(self.tracks[t], key=Note.key)}
+                | ({"program": self.rules[t].program} if t in self.rules else {})
+            )
+            for t, track in enumerate(score.tracks)
+        ]
+        return Variation(
+            score=score.model_copy(update={"tracks": tracks}), log_prob=self.log_prob, seed=self.seed
+        )
+
+
+def _inside(tick: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start <= tick < end for start, end in spans)
+
+
+def check_meters(request: EditRequest, vocab: Vocab) -> None:
+    """Refuse, naming the meter, a bar to fill whose time signature has no token."""
+    from .plan import written_cells
+
+    bars = request.score.bars()
+    for indices in written_cells(request.score, request.regions).values():
+        for b in indices:
+            ts = bars[b].time_signature
+            if vocab.timesig_token(ts.numerator, ts.denominator) is None:
+                known = ", ".join(f"{n}/{d}" for d, ns in sorted(METERS.items()) for n in ns)
+                raise RequestError(
+                    f"mmm cannot write bar {bars[b].number} in {ts.numerator}/{ts.denominator}; it knows {known}",
+                    "regions",
+                )
+
+
+# ---- one pass ---------------------------------------------------------------------------------
+
+
+def build_rows(working: Working, p: Pass, rules: dict[int, TrackRules], vocab: Vocab, context: int):
+    """The row to sample for one pass of one variation, and (track, bar, spec) per placeholder."""
+    score = working.request.score
+    bars = score.bars()
+    before, after = list(p.before), list(p.after)
+    others = _context_tracks(working, p, bars)
+    while True:
+        window_bars = [bars[i] for i in (*before, *p.fill_bars, *after)]
+        tracks = sorted(set(p.tracks) | set(others))
+        window, specs = _window(working, p, rules, vocab, window_bars, tracks)
+        tokens = prompt(window, vocab)
+        reserve = sum(_reserve(working, t, bars) for t, _, _ in specs)
+        if len(tokens) + reserve <= context:
+            break
+        if before or after:  # drop the context bar farthest from the fill
+            (before.pop(0) if len(before) >= len(after) else after.pop())
+        elif others:
+            others.pop()
+        else:
+            raise RequestError(
+                "the bars to fill hold more music than mmm reads at once; select fewer bars or tracks",
+                "regions",
+            )
+    row = Row(
+        prompt=tokens, bars=[s for _, _, s in specs], seed=(working.seed * 1009 + p.fill_bars[0]) % 2**63
+    )
+    return row, specs
+
+
+def _context_tracks(working: Working, p: Pass, bars: list[Bar]) -> list[int]:
+    """Tracks read beside the written ones, busiest first, at most WINDOW_TRACKS in all."""
+    lo = bars[min((*p.before, *p.fill_bars))].start
+    hi = bars[max((*p.fill_bars, *p.after))].end
+    counts = {
+        t: sum(1 for n in notes if lo <= n.start < hi)
+        for t, notes in enumerate(working.tracks)
+        if t not in p.tracks
+    }
+    busy = sorted((t for t, c in counts.items() if c), key=lambda t: -counts[t])
+    return busy[: max(0, WINDOW_TRACKS - len(p.tracks))]
+
+
+def _window(working: Working, p: Pass, rules, vocab: Vocab, window_bars: list[Bar], tracks: list[int]):
+    score = working.request.score
+    fill = set(p.fill_bars)
+    rows, specs = [], []
+    for t in tracks:
+        track = score.tracks[t]
+        rule = rules.get(t)
+        by_bar = notes_by_bar(track.model_copy(update={"notes": working.tracks[t]}), window_bars)
+        cells: list[list[int] | None] = []
+        known: list[list[Note]] = []
+        for bar, notes in zip(window_bars, by_bar, strict=True):
+            if rule and t in p.tracks and bar.index in fill and bar.index in rule.bars:
+                cells.append(None)
+                specs.append((t, bar, _spec(working, rule, bar, vocab)))
+            elif rule and bar.index in rule.bars and (t, bar.index) not in working.done:
+                cells.append([])  # to be rewritten by a later pass: not shown
+            else:
+                cells.append(bar_tokens(notes, bar, track.is_drum, vocab))
+                known.append(notes)
+        program = rule.program if rule else track.program
+        rows.append(TrackRow(program, track.is_drum, *_controls(working, t, rule, known, vocab), cells))
+    timesigs = [
+        vocab.timesig_token(b.time_signature.numerator, b.time_signature.denominator) for b in window_bars
+    ]
+    return Window(timesigs, rows), specs
+
+
+def _controls(working: Working, t: int, rule: TrackRules | None, known: list[list[Note]], vocab: Vocab):
+    """Density and polyphony levels: asked for, else measured on what the window shows of the
+    track, else on the whole track, else the instrument family's usual ones."""
+    track = working.request.score.tracks[t]
+    program = rule.program if rule else track.program
+    family = instrument_family(program, track.is_drum)
+    notes = [n for bar in known for n in bar] or working.tracks[t]
+    if rule and rule.notes_per_bar is not None:
+        density = vocab.density_level(family, rule.notes_per_bar)
+    elif any(known):
+        density = density_level(program, track.is_drum, [len(b) for b in known], vocab)
+    else:
+        density = DENSITY_LEVELS // 2
+    if rule and rule.polyphony is not None:
+        poly = poly_level(rule.polyphony)
+    elif notes:
+        poly = poly_level(max(max_polyphony(b) for b in known) if any(known) else max_polyphony(notes))
+    else:
+        poly = vocab.default_poly(family)
+    return density, poly
+
+
+def _spec(working: Working, rule: TrackRules, bar: Bar, vocab: Vocab) -> BarSpec:
+    step = ticks_per_position(bar.time_signature.denominator)
+    in_bar = [(max(s, bar.start), min(e, bar.end)) for s, e in rule.spans if s < bar.end and bar.start < e]
+    span_ends = onset_spans(bar, in_bar)
+    pins: dict[int, list[int]] = {}
+    lengths: dict[tuple[int, int], int] = {}
+    for pin in rule.pins:
+        if bar.start <= pin.start < bar.end:
+            position = (pin.start - bar.start) // step
+            pins.setdefault(position, []).append(pin.pitch)
+            if pin.duration is not None:
+                lengths[(position, pin.pitch)] = pin.duration
+    rhythm = None
+    if rule.keep_rhythm:
+        original = [
+            n
+            for n in working.request.score.tracks[rule.track].notes
+            if bar.start <= n.start < bar.end and _inside(n.start, in_bar)
+        ]
+        rhythm = [
+            ((n.start - bar.start) // step, n.duration)
+            for n in sorted(original, key=lambda n: (n.start, n.pitch))
+        ]
+    must_write = not working.request.options.get("allow_silence", False) and bar.index == rule.bars[-1]
+    return BarSpec(
+        bar=bar,
+        is_drum=rule.is_drum,
+        span_ends=span_ends,
+        pitch_ok=rule.pitch_ok,
+        sounding=working.sounding[rule.track],
+        pins=pins,
+        pin_lengths=lengths,
+        rhythm=rhythm,
+        must_write=must_write and rhythm is None,
+    )
+
+
+def _reserve(working: Working, t: int, bars: list[Bar]) -> int:
+    """Tokens to keep free for one bar of track t: four per note it usually holds, bounded."""
+    notes = working.tracks[t]
+    per_bar = len(notes) / max(1, len(bars)) if notes else 8
+    return int(min(max(4 * per_bar + 4, FILL_RESERVE[0]), FILL_RESERVE[1]))
+
+
+def take_notes(working: Working, row: Row, specs, p: Pass, rules: dict[int, TrackRules]) -> None:
+    """Write the notes of a sampled row into the working score, exact where constraints say."""
+    working.log_prob += row.log_prob
+    for (t, bar, spec), grammar in zip(specs, row.grammars, strict=True):
+        step = ticks_per_position(bar.time_signature.denominator)
+        notes = [
+            Note(start=bar.start + w.position * step, duration=w.ticks, pitch=w.pitch, velocity=w.velocity)
+            for w in grammar.notes
+        ]
+        notes = _exact(notes, spec, rules[t], working, bar)
+        working.tracks[t].extend(notes)
+        working.done.add((t, bar.index))
+
+
+def _exact(notes: list[Note], spec: BarSpec, rule: TrackRules, working: Working, bar: Bar) -> list[Note]:
+    """Put pinned notes and kept rhythms on their exact ticks (the grid only approximates them)."""
+    if spec.rhythm is not None:
+        original = sorted(
+            (
+                n
+                for n in working.request.score.tracks[rule.track].notes
+                if bar.start <= n.start < bar.end and _inside(n.start, rule.spans)
+            ),
+            key=lambda n: (n.start, n.pitch),
+        )
+        return [
+            n.model_copy(update={"start": o.start, "duration": o.duration})
+            for n, o in zip(notes, original, strict=False)
+        ]
+    step = ticks_per_position(bar.time_signature.denominator)
+    for pin in rule.pins:
+        if not bar.start <= pin.start < bar.end:
+            continue
+        for i, n in enumerate(notes):
+            if n.pitch == pin.pitch and n.start == bar.start + (pin.start - bar.start) // step * step:
+                end = n.end if pin.duration is None else pin.start + pin.duration
+                notes[i] = n.model_copy(update={"start": pin.start, "duration": max(1, end - pin.start)})
+                break
+    return notes
