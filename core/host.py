@@ -128,7 +128,9 @@ class Host:
         a plugin that raises is reported as broken and the others still register."""
         for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
             try:
-                impl.function(**kwargs)
+                # As pluggy does: an implementation takes only the arguments it names, so hooks
+                # can gain arguments without breaking older plugins.
+                impl.function(**{name: kwargs[name] for name in impl.argnames if name in kwargs})
             except Exception as exc:
                 log.warning("plugin %s failed in %s: %s", impl.plugin_name, hook_name, exc)
                 self.broken[impl.plugin_name] = f"{hook_name}: {type(exc).__name__}: {exc}"

@@ -84,3 +84,10 @@ def test_missing_satb_voices_are_added_and_the_melody_becomes_soprano():
         ("Bass", "bass"),
     ]
     assert add_named_tracks(melody, ["viola"]) == melody
+
+
+def test_role_named_tracks_are_added_as_their_kind(chorale):
+    score = add_named_tracks(chorale, ["drums", "bassline"])
+    drums, bass = score.tracks[-2:]
+    assert (drums.name, drums.role, drums.is_drum) == ("Drums", "drums", True)
+    assert (bass.role, bass.program, bass.is_drum) == ("bassline", 33, False)

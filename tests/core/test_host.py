@@ -88,3 +88,14 @@ def test_model_info_publishes_the_options_schema(host):
     assert info["options_schema"]["properties"]["seconds"]["type"] == "number"
     assert {"seed", "variations"} <= set(info["options_schema"]["properties"])
     assert info["capabilities"]["constraints"] == []
+
+
+def test_an_implementation_may_take_fewer_arguments(host):
+    class Plugin:
+        @hookimpl
+        def register_models(self):  # takes none of the hook's arguments: pluggy allows it
+            Plugin.called = True
+
+    host.pm.register(Plugin(), name="fewer")
+    host.models()
+    assert Plugin.called and "fewer" not in host.broken

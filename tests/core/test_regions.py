@@ -72,3 +72,14 @@ def test_violations_are_reported():
     fine = _score([(0, 480, 60), (480, 480, 64)])
     fine.tracks[0].program = 40
     assert constraint_violations(request, fine) == []
+
+
+def test_polyphony_is_checked_on_the_written_notes():
+    from scorehost.core.requests import Polyphony
+
+    score = _score([(0, 960, 60), (480, 960, 64), (1920, 480, 67), (2400, 480, 69)])
+    regions = [Region(track=0, start=0, end=3840)]
+    two = EditRequest(model="m", score=score, regions=regions, constraints=[Polyphony(track=0, max_notes=2)])
+    one = EditRequest(model="m", score=score, regions=regions, constraints=[Polyphony(track=0, max_notes=1)])
+    assert constraint_violations(two, score) == []
+    assert constraint_violations(one, score) == ["track 0 has 2 notes sounding at once (limit 1)"]

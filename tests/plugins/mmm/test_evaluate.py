@@ -1,0 +1,34 @@
+"""The measures of `scorehost eval mmm` and its baseline."""
+
+from __future__ import annotations
+
+from scorehost.core.score import Note, Score, Track
+from scorehost.plugins.mmm.evaluate import groove_similarity, nearest_bar_copy, pc_similarity, pick_cases
+
+
+def n(start: int, pitch: int, duration: int = 240) -> Note:
+    return Note(start=start, duration=duration, pitch=pitch)
+
+
+def test_pitch_class_similarity():
+    assert pc_similarity([n(0, 60), n(240, 64)], [n(0, 72), n(480, 76)]) == 1.0
+    assert pc_similarity([n(0, 60)], [n(0, 61)]) == 0.0
+    assert pc_similarity([], []) == 1.0
+
+
+def test_groove_similarity_counts_onset_slots():
+    assert groove_similarity([n(0, 60), n(480, 60)], [n(0, 40), n(480, 50)], 0, 1920) == 1.0
+    assert groove_similarity([n(0, 60)], [n(120, 60)], 0, 1920) == 1 - 2 / 16
+
+
+def test_baseline_copies_the_nearest_bar_outside_the_span():
+    score = Score(length=4 * 1920, tracks=[Track(notes=[n(0, 60), n(1920, 62), n(5760, 67)])])
+    copied = nearest_bar_copy(score, 0, 2, 2)
+    assert [(x.start, x.pitch) for x in copied] == [(3840, 62)]  # bar 1 and bar 3 tie: the earlier wins
+
+
+def test_cases_are_seeded_and_have_notes():
+    score = Score(length=8 * 1920, tracks=[Track(notes=[n(b * 1920, 60) for b in range(8)])])
+    first = pick_cases([("a", score), ("b", score)], seed=3, limit=5)
+    assert first == pick_cases([("a", score), ("b", score)], seed=3, limit=5)
+    assert all(last - start < 4 for _, _, _, start, last in first)

@@ -1,0 +1,42 @@
+"""Passes over windows: long regions are written left to right, and no pass reads bars a
+later pass will rewrite."""
+
+from __future__ import annotations
+
+from scorehost.core.requests import Region
+from scorehost.core.score import Note, Score, Track
+from scorehost.plugins.mmm.plan import FILL_BARS, FILL_TRACKS, plan_passes, written_cells
+
+BAR = 1920
+
+
+def song(bars: int, tracks: int) -> Score:
+    notes = [Note(start=b * BAR, duration=BAR, pitch=60) for b in range(bars)]
+    return Score(length=bars * BAR, tracks=[Track(notes=notes) for _ in range(tracks)])
+
+
+def test_a_long_region_is_cut_into_passes_in_time_order():
+    score = song(64, 4)
+    passes = plan_passes(score, [Region(track=3, start=0, end=64 * BAR)], context_bars=4)
+    assert [p.fill_bars[0] for p in passes] == list(range(0, 64, FILL_BARS))
+    for p in passes:
+        assert p.after == () or p.after[0] > 63  # later bars of the track are still to be written
+        assert all(b < p.fill_bars[0] for b in p.before)
+
+
+def test_context_after_the_fill_when_nothing_follows():
+    score = song(16, 2)
+    (p,) = plan_passes(score, [Region(track=1, start=4 * BAR, end=8 * BAR)], context_bars=3)
+    assert p.fill_bars == (4, 5, 6, 7) and p.before == (1, 2, 3) and p.after == (8, 9, 10)
+
+
+def test_many_written_tracks_are_split_into_groups():
+    score = song(4, 16)
+    regions = [Region(track=t, start=0, end=2 * BAR) for t in range(16)]
+    passes = plan_passes(score, regions, context_bars=2)
+    assert [len(p.tracks) for p in passes] == [FILL_TRACKS, FILL_TRACKS, 16 - 2 * FILL_TRACKS]
+
+
+def test_part_of_a_bar_counts_as_that_bar():
+    score = song(4, 1)
+    assert written_cells(score, [Region(track=0, start=BAR + 480, end=BAR + 960)]) == {0: [1]}
