@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from scorehost.core.cliparse import parse_option
 from scorehost.core.errors import RequestError, pydantic_message
+from scorehost.core.model import LocalJob
 from scorehost.core.requests import EditRequest, Region
 
 from .data import build_dataset
@@ -33,17 +34,11 @@ def harmonization_faults(
 
     totals = {"model": dict.fromkeys(FAULTS, 0), "bach": dict.fromkeys(FAULTS, 0), "beats": 0.0}
 
-    class Job:
-        device = model.device
-
-        def progress(self, fraction: float) -> None: ...
-        def warn(self, message: str) -> None: ...
-
     for name in names[:limit]:
         score = read_chorale(corpus_dir() / name)
         regions = [Region(track=t, start=0, end=score.length) for t in (1, 2, 3)]
         request = EditRequest(model="deepbach", score=score, regions=regions)
-        (variation,) = model.inpaint(request, options, Job())
+        (variation,) = model.inpaint(request, options, LocalJob(model.device or "cpu"))
         for who, result in (("model", variation.score), ("bach", score)):
             counts = count_faults(result, voice_tracks(result), list(model.vocab.ranges))
             for key, value in counts.items():

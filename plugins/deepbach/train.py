@@ -12,7 +12,6 @@ safetensors + JSON, and a resumable checkpoint is written to --out.
 from __future__ import annotations
 
 import json
-import math
 import time
 from pathlib import Path
 
@@ -20,6 +19,8 @@ import click
 import numpy as np
 import torch
 from tqdm import tqdm
+
+from scorehost.plugins.lib.training import learning_rate, load_checkpoint, save_checkpoint
 
 from .data import Encoded, build_dataset
 from .encoding import FIRST_PITCH, MASK, META_PAD, PAD, Vocab
@@ -91,10 +92,6 @@ def evaluate(net: CellTransformer, data: Encoded, device: str, batches: int = 48
     return total / max(cells, 1)
 
 
-def learning_rate(base: float, elapsed: float, budget: float, step: int, warmup: int = 300) -> float:
-    return base * min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, elapsed / budget)))
-
-
 def train(
     out: Path, weights: Path, minutes: float, batch: int, config: dict, lr: float, eval_every: int,
     threads: int, device: str,
@@ -107,10 +104,7 @@ def train(
     state = {"step": 0, "elapsed": 0.0, "best_valid": float("inf"), "log": []}
     ckpt = out / "checkpoint.pt"
     if ckpt.exists():
-        saved = torch.load(ckpt, map_location=device, weights_only=True)
-        net.load_state_dict(saved["model"])
-        opt.load_state_dict(saved["optimizer"])
-        state = json.loads(saved["state"])
+        state = load_checkpoint(ckpt, net, opt, device)
         print(f"resumed at step {state['step']} ({state['elapsed'] / 60:.1f} min)")
     print(f"{parameter_count(net):,} parameters, {len(splits['train'].names)} training chorales, {device}")
     rng = np.random.default_rng(state["step"])
@@ -120,7 +114,7 @@ def train(
     started = time.monotonic() - state["elapsed"]
     while state["elapsed"] < budget:
         for group in opt.param_groups:
-            group["lr"] = learning_rate(lr, state["elapsed"], budget, state["step"])
+            group["lr"] = learning_rate(lr, state["elapsed"], budget, state["step"], warmup=300)
         tokens, meta = sample_windows(splits["train"], batch, net_config.window, rng)
         mask = random_masks(tokens, gen)
         loss, _ = masked_loss(net, tokens.to(device), meta.to(device), mask.to(device))
@@ -155,9 +149,7 @@ def _checkpoint(net, opt, state, splits, vocab: Vocab, device, ckpt: Path, weigh
         }
         save_weights(net, vocab, stats, weights)
         tqdm.write(f"  best so far; test NLL {test:.4f}; exported to {weights / WEIGHTS_NAME}")
-    saved = {"model": net.state_dict(), "optimizer": opt.state_dict(), "state": json.dumps(state)}
-    torch.save(saved, ckpt.with_suffix(".tmp"))
-    ckpt.with_suffix(".tmp").replace(ckpt)
+    save_checkpoint(ckpt, net, opt, state)
     (ckpt.parent / "log.json").write_text(json.dumps(state["log"], indent=1))
 
 
