@@ -26,7 +26,7 @@ from pathlib import Path
 
 from music21 import corpus
 
-from scorehost.bridges.musescore import PLUGIN_QML
+from scorehost.bridges.musescore import PLUGIN_FILES
 from scorehost.core.score import Score
 from scorehost.core.scoreio import read_score, write_score
 
@@ -84,7 +84,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             folder = Path(folder)
             source = write_score(exercise, folder / "exercise.musicxml")
-            shutil.copy(PLUGIN_QML, folder / "scorehost.qml")
+            for path in PLUGIN_FILES:  # the plugin imports its shared scorehost.js
+                shutil.copy(path, folder / path.name)
             env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(folder)}
             for run in range(args.runs + 1):  # the first run warms the model up and is not counted
                 saved = folder / f"out{run}.musicxml"

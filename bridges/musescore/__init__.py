@@ -1,6 +1,8 @@
-"""The MuseScore plugin (scorehost.qml), shipped as package data; it talks to the HTTP bridge.
+"""The MuseScore plugins, shipped as package data; they talk to the HTTP bridge.
 
-`scorehost musescore-plugin` prints where the QML file is, or copies it into MuseScore's
+MuseScore makes one menu entry per .qml file: scorehost.qml ("Harmonize selection") and
+scorehost_fill.qml ("Fill selection") both import scorehost.js, which must sit beside them.
+`scorehost musescore-plugin` prints where the files are, or copies them into MuseScore's
 plugin folder.
 """
 
@@ -14,7 +16,11 @@ import click
 from scorehost.core import hookimpl
 from scorehost.core.errors import ScorehostError
 
-PLUGIN_QML = Path(__file__).with_name("scorehost.qml")
+HERE = Path(__file__).parent
+PLUGIN_QML = HERE / "scorehost.qml"  # Harmonize selection
+FILL_QML = HERE / "scorehost_fill.qml"  # Fill selection
+SHARED_JS = HERE / "scorehost.js"
+PLUGIN_FILES = (PLUGIN_QML, FILL_QML, SHARED_JS)  # what a plugin folder needs, together
 
 
 @hookimpl
@@ -27,13 +33,21 @@ def register_commands(cli):
         help="MuseScore's plugin folder, e.g. ~/Documents/MuseScore3/Plugins or ~/Documents/MuseScore4/Plugins.",
     )
     def musescore_plugin(copy_to: Path | None) -> None:
-        """Show or install the MuseScore plugin ("Harmonize selection")."""
+        """Show or install the MuseScore plugins ("Harmonize selection", "Fill selection")."""
         if copy_to is None:
-            click.echo(PLUGIN_QML)
+            for path in PLUGIN_FILES:
+                click.echo(path)
             return
-        target = copy_to.expanduser() / "scorehost" / PLUGIN_QML.name
-        if target.exists():
-            raise ScorehostError(f"{target} exists; remove it first to install this version")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(PLUGIN_QML, target)
-        click.echo(f"installed {target}; enable it in MuseScore's Plugin Manager, then run `scorehost serve`")
+        folder = copy_to.expanduser() / "scorehost"
+        present = [p.name for p in PLUGIN_FILES if (folder / p.name).exists()]
+        if present:  # never write over files a user may have edited
+            raise ScorehostError(
+                f"{folder} already holds {', '.join(present)}; remove them first to install this version"
+            )
+        folder.mkdir(parents=True, exist_ok=True)
+        for path in PLUGIN_FILES:
+            shutil.copy(path, folder / path.name)
+        click.echo(
+            f"installed {folder} (Harmonize selection, Fill selection); enable them in MuseScore's "
+            "Plugin Manager, then run `scorehost serve`"
+        )

@@ -1,79 +1,21 @@
-"""The MuseScore plugin in a real MuseScore 3, headless, against a real `scorehost serve`.
+"""The Harmonize plugin in a real MuseScore 3, headless, against a real `scorehost serve`.
 
-MuseScore runs the QML plugin on a score, the plugin reads the score with its cursor, asks
+MuseScore runs the QML plugin (with the scorehost.js it imports) on a score, the plugin reads the score with its cursor, asks
 the server for alto, tenor and bass, writes them back with its cursor and saves; music21
 then reads the saved score to check what changed and what did not.
 """
 
-import json
-import os
-import re
-import shutil
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
 
-from scorehost.bridges.musescore import PLUGIN_QML as PLUGIN
 from scorehost.core.score import note_tuples
 from scorehost.core.scoreio import read_score, write_score
 
 from ...conftest import CHORALE, corpus_path
-
-MSCORE = shutil.which("mscore3") or shutil.which("musescore3")
+from .conftest import MSCORE, run_plugin
 
 pytestmark = pytest.mark.skipif(
     MSCORE is None, reason="MuseScore 3 is not installed (apt-get install musescore3)"
 )
-
-
-@pytest.fixture(scope="module")
-def server():
-    env = {**os.environ, "SCOREHOST_PLUGINS": "", "SCOREHOST_DEVICE": "cpu"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "scorehost.core", "serve", "--http-port", "0"],
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    address = None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and address is None:
-        line = proc.stderr.readline()
-        if match := re.search(r"listening on (http://\S+)", line):
-            address = match.group(1)
-        elif proc.poll() is not None:
-            break
-    if address is None:
-        proc.kill()
-        pytest.fail("scorehost serve did not start")
-    yield address
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(20)
-
-
-def run_plugin(server, score_path: Path, folder: Path, **settings) -> tuple[Path, str]:
-    """Run the plugin headless on a score; it saves the edited score as out.musicxml."""
-    plugin = folder / "scorehost.qml"
-    shutil.copy(PLUGIN, plugin)
-    saved = folder / "out.musicxml"
-    sidecar = {
-        "server": server,
-        "model": "deepbach",
-        "autorun": True,
-        "save_as": str(saved),
-        "options": {"seed": 3},
-    } | settings
-    (folder / "scorehost.json").write_text(json.dumps(sidecar))
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(folder)}
-    proc = subprocess.run(
-        [MSCORE, "-p", str(plugin), str(score_path)], capture_output=True, text=True, env=env, timeout=300
-    )
-    log = "\n".join(line for line in (proc.stdout + proc.stderr).splitlines() if "scorehost:" in line)
-    return saved, log
 
 
 def test_harmonizes_a_melody_on_the_upper_staff(server, tmp_path):
