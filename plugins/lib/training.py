@@ -6,6 +6,7 @@ shipped weights are safetensors with a JSON beside them.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from pathlib import Path
@@ -35,7 +36,8 @@ def load_checkpoint(path: Path, net: torch.nn.Module, opt: torch.optim.Optimizer
 def export_weights(folder: Path, stem: str, net: torch.nn.Module, config: dict) -> None:
     """Weights as safetensors plus a JSON (network config, vocabulary, training stats)."""
     folder.mkdir(parents=True, exist_ok=True)
-    save_model(net, str(folder / f"{stem}.safetensors"))  # handles tied weights
+    # Half precision halves the shipped file; loading casts back to the network's dtype.
+    save_model(copy.deepcopy(net).half(), str(folder / f"{stem}.safetensors"))  # handles tied weights
     (folder / f"{stem}.json").write_text(json.dumps(config, indent=1) + "\n")
 
 
