@@ -118,8 +118,13 @@ def fill(
     options: list[str],
     timeout: float,
     on_reply=None,
+    drums: frozenset[int] = frozenset(),
 ) -> dict[FillRef, int]:
-    """Fill the bars; returns how many notes each fill wrote."""
+    """Fill the bars; returns how many notes each fill wrote.
+
+    Live's clips carry no drum flag, so the tracks in `drums`, and those whose name says drums
+    (a Drum Rack's usually does), go as drum tracks: a multi-track model writes drum keys there.
+    """
     tempo = float(live.query("/live/song/get/tempo")[0])
     numerator = int(live.query("/live/song/get/signature_numerator")[0])
     denominator = int(live.query("/live/song/get/signature_denominator")[0])
@@ -135,7 +140,8 @@ def fill(
     ]
     for ref in clips:
         name = str(live.query("/live/track/get/name", ref.track)[1])
-        args.append(f"track={re.sub(r'[:,=]', ' ', name).strip() or f'track {ref.track}'}")
+        kit = ":drums" if ref.track in drums or "drum" in name.lower() else ""
+        args.append(f"track={re.sub(r'[:,=]', ' ', name).strip() or f'track {ref.track}'}{kit}")
         for note in read_clip(live, ref):
             args += [note[0], note[1], note[2], note[3]]
     for f in fills:

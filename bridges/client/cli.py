@@ -184,6 +184,13 @@ def cancel(conf: dict, job_id: str) -> None:
     help="TRACK:SLOT:BARS to fill, e.g. 1:0:3-4 (tracks and slots 0-based as in AbletonOSC, bars from 1).",
 )
 @click.option("--context", "contexts", multiple=True, help="TRACK:SLOT of a clip to send as context.")
+@click.option(
+    "--drums",
+    "drum_tracks",
+    type=click.IntRange(0),
+    multiple=True,
+    help="TRACK (0-based) that holds drums; tracks named like drums are drums anyway.",
+)
 @click.option("-O", "--option", "options", multiple=True, help="Model option KEY=VALUE.")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=None, help="Seed.")
 @click.option("--live-host", default="127.0.0.1", show_default=True, help="Where Ableton (AbletonOSC) runs.")
@@ -194,7 +201,17 @@ def cancel(conf: dict, job_id: str) -> None:
 @click.option("--live-timeout", type=float, default=5.0, show_default=True, help="Seconds to wait for Live.")
 @click.pass_obj
 def ableton_fill(
-    conf: dict, model_id, fills, contexts, options, seed, live_host, live_port, live_reply_port, live_timeout
+    conf: dict,
+    model_id,
+    fills,
+    contexts,
+    drum_tracks,
+    options,
+    seed,
+    live_host,
+    live_port,
+    live_reply_port,
+    live_timeout,
 ) -> None:
     """Fill bars of Ableton Live clips through AbletonOSC (scorehost over OSC).
 
@@ -215,7 +232,15 @@ def ableton_fill(
 
             try:
                 counts = fill(
-                    live, osc, model_id, targets, context, extra, conf["timeout"], _progress_printer(osc)
+                    live,
+                    osc,
+                    model_id,
+                    targets,
+                    context,
+                    extra,
+                    conf["timeout"],
+                    _progress_printer(osc),
+                    drums=frozenset(drum_tracks),
                 )
             except OscError as exc:
                 raise ClientError(f"the server refused: {exc.message} ({exc.code})") from None

@@ -254,8 +254,10 @@ def inline_score(args: Arguments, unit: str) -> Score:
             )
             end = max(end, start_tick + length)
         role = inline.name.lower() if inline.name.lower() in ROLES else None
+        # track=drums is a drum track, as region=drums adds one: a multi-track model needs the flag
+        is_drum = inline.is_drum or role == "drums"
         tracks.append(
-            Track(name=inline.name, program=inline.program, is_drum=inline.is_drum, role=role, notes=notes)
+            Track(name=inline.name, program=inline.program, is_drum=is_drum, role=role, notes=notes)
         )
     signature = TimeSignature(tick=0, numerator=numerator, denominator=denominator)
     if args.get("length") is not None:

@@ -5,7 +5,10 @@ Select one or more MIDI items (on one or more tracks), make a time selection, ru
 Every selected item's track becomes a track of the score; the notes of the selected items
 outside the time selection, and (optionally) the MIDI items of the other tracks under the
 selection, are the context. The notes inside the time selection on the selected items are
-replaced by the model's, in one undo step.
+replaced by the model's, in one undo step. Each track carries its General MIDI program (the
+take's first program change) and whether it is a drum track (its notes are on channel 10, or
+it has none and its name says drums), so a multi-track model writes the right instrument;
+an empty selected item asks for a new part.
 
 It talks to `scorehost serve` (HTTP bridge, default http://127.0.0.1:8765) with only the
 standard library, so REAPER's Python needs nothing installed. The job runs on the server while
@@ -28,9 +31,12 @@ import urllib.request
 
 SECTION = "scorehost"
 TICKS_PER_QUARTER = 480
+DRUM_CHANNEL = 9  # MIDI channel 10, General MIDI's percussion (REAPER counts channels from 0)
+PROGRAM_CHANGE = 0xC0
 FIELDS = (
     ("url", "Server URL", "http://127.0.0.1:8765"),
-    ("model", "Model", "deepbach"),
+    # mmm fills any tracks, drums included; deepbach only four-voice (SATB) chorales
+    ("model", "Model", "mmm"),
     ("options", "Options (k=v k=v)", ""),
     ("context", "Other tracks as context (y/n)", "y"),
     ("token", "Token (if the server has one)", ""),
@@ -111,22 +117,29 @@ def _item_span(api, item) -> tuple[int, int]:
     return _tick(api.TimeMap2_timeToQN(0, position)), _tick(api.TimeMap2_timeToQN(0, position + length))
 
 
+def _new_track(api, track) -> dict:
+    return {"name": _track_name(api, track), "notes": [], "channels": set(), "program": None}
+
+
 def _track_name(api, track) -> str:
     name = api.GetSetMediaTrackInfo_String(track, "P_NAME", "", False)[3]
     number = int(api.GetMediaTrackInfo_Value(track, "IP_TRACKNUMBER"))
     return name or f"Track {number}"
 
 
-def read_notes(api, take) -> list[dict]:
-    """The unmuted notes of a take, in ticks from the start of the project."""
+def read_notes(api, take, channels: set | None = None) -> list[dict]:
+    """The unmuted notes of a take, in ticks from the start of the project; their MIDI channels
+    are added to `channels`."""
     count = api.MIDI_CountEvts(take, 0, 0, 0)[2]
     notes = []
     for index in range(count):
-        _ok, _take, _i, _selected, muted, start, end, _chan, pitch, velocity = api.MIDI_GetNote(
+        _ok, _take, _i, _selected, muted, start, end, chan, pitch, velocity = api.MIDI_GetNote(
             take, index, 0, 0, 0, 0, 0, 0, 0
         )
         if muted:
             continue
+        if channels is not None:
+            channels.add(int(chan))
         first = _tick(api.MIDI_GetProjQNFromPPQPos(take, start))
         last = _tick(api.MIDI_GetProjQNFromPPQPos(take, end))
         notes.append(
@@ -138,6 +151,33 @@ def read_notes(api, take) -> list[dict]:
             }
         )
     return notes
+
+
+def read_program(api, take) -> int | None:
+    """The program of the take's first program change, if it has one."""
+    count = api.MIDI_CountEvts(take, 0, 0, 0)[3]
+    for index in range(count):
+        _ok, _take, _i, _selected, muted, _ppq, chanmsg, _chan, msg2, _msg3 = api.MIDI_GetCC(
+            take, index, 0, 0, 0, 0, 0, 0, 0
+        )
+        if not muted and int(chanmsg) == PROGRAM_CHANGE:
+            return int(msg2)
+    return None
+
+
+def _add_take(api, tracks: list[dict], track_index: int, take) -> None:
+    entry = tracks[track_index]
+    entry["notes"] += read_notes(api, take, entry["channels"])
+    if entry["program"] is None:
+        entry["program"] = read_program(api, take)
+
+
+def _finish_tracks(tracks: list[dict]) -> None:
+    """Turn what was read into score-JSON tracks: drum flag and program."""
+    for entry in tracks:
+        channels, program = entry.pop("channels"), entry.pop("program")
+        entry["is_drum"] = channels == {DRUM_CHANNEL} or (not channels and "drum" in entry["name"].lower())
+        entry["program"] = 0 if entry["is_drum"] or program is None else program
 
 
 def encode_selection(api, settings: dict) -> tuple[dict, dict]:
@@ -158,8 +198,8 @@ def encode_selection(api, settings: dict) -> tuple[dict, dict]:
         track = api.GetMediaItem_Track(item)
         if track not in index_of:
             index_of[track] = len(tracks)
-            tracks.append({"name": _track_name(api, track), "notes": []})
-        tracks[index_of[track]]["notes"] += read_notes(api, take)
+            tracks.append(_new_track(api, track))
+        _add_take(api, tracks, index_of[track], take)
         item_start, item_end = _item_span(api, item)
         length = max(length, item_end)
         plan["takes"].append({"take": take, "track": index_of[track], "start": item_start, "end": item_end})
@@ -175,9 +215,12 @@ def encode_selection(api, settings: dict) -> tuple[dict, dict]:
                 continue  # context far from the selection is left out
             if track not in index_of:
                 index_of[track] = len(tracks)
-                tracks.append({"name": _track_name(api, track), "notes": []})
-            tracks[index_of[track]]["notes"] += read_notes(api, take)
+                tracks.append(_new_track(api, track))
+            _add_take(api, tracks, index_of[track], take)
             length = max(length, item_end)
+    _finish_tracks(tracks)
+    for entry in plan["takes"]:  # notes written into an empty take go on the track's channel
+        entry["channel"] = DRUM_CHANNEL if tracks[entry["track"]]["is_drum"] else 0
     _proj, _time, numerator, denominator, bpm = api.TimeMap_GetTimeSigAtTime(0, sel_start, 0, 0, 0)
     bar = int(numerator) * TICKS_PER_QUARTER * 4 // int(denominator)
     score = {
@@ -206,7 +249,7 @@ def apply_result(api, plan: dict, score: dict) -> int:
     for entry in plan["takes"]:
         take = entry["take"]
         count = api.MIDI_CountEvts(take, 0, 0, 0)[2]
-        channel = 0
+        channel = entry.get("channel", 0)  # the take's own notes' channel wins below
         for index in reversed(range(count)):
             note = api.MIDI_GetNote(take, index, 0, 0, 0, 0, 0, 0, 0)
             channel = int(note[7])

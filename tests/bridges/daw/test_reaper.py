@@ -14,11 +14,12 @@ SECONDS_PER_QN = 0.5  # 120 bpm throughout
 
 
 class Take:
-    def __init__(self, start_qn: float, notes: list[list]):
+    def __init__(self, start_qn: float, notes: list[list], ccs: list[list] | None = None):
         self.start_qn = start_qn
         self.notes = [
             list(n) for n in notes
         ]  # [selected, muted, start ppq, end ppq, channel, pitch, velocity]
+        self.ccs = [list(c) for c in ccs or []]  # [selected, muted, ppq, chanmsg, channel, msg2, msg3]
 
 
 class Item:
@@ -86,10 +87,13 @@ class FakeReaper:
 
     # MIDI
     def MIDI_CountEvts(self, take, notes, ccs, sysex):
-        return (1, take, len(take.notes), 0, 0)
+        return (1, take, len(take.notes), len(take.ccs), 0)
 
     def MIDI_GetNote(self, take, index, *_):
         return (True, take, index, *take.notes[index])
+
+    def MIDI_GetCC(self, take, index, *_):
+        return (True, take, index, *take.ccs[index])
 
     def MIDI_GetProjQNFromPPQPos(self, take, ppq):
         return take.start_qn + ppq / PPQ
@@ -196,6 +200,35 @@ def test_the_selection_is_encoded_as_score_json_with_tick_regions():
     assert [t["name"] for t in body["score"]["tracks"]] == ["Bass"]
 
 
+def _drum_part(name: str, notes: bool = True) -> Item:
+    """A drum item over bars 1-4: kick and snare on channel 10, or empty (a part to write)."""
+    hits = [[False, False, q * PPQ, q * PPQ + 240, 9, 36 if q % 2 == 0 else 38, 100] for q in range(16)]
+    return Item(name, 0.0, 8.0, Take(0.0, hits if notes else []))
+
+
+def test_programs_and_drum_tracks_travel_with_the_selection():
+    """A multi-track model needs each track's instrument: the take's program change, and
+    channel 10 (or no notes yet on a track named like drums) for a drum track."""
+    bass, melody, far, audio = _project()
+    bass.take.ccs = [[False, False, 0, 0xC0, 2, 33, 0]]  # program 34, fingered bass
+    kit, new = _drum_part("Kit"), _drum_part("Drums 2", notes=False)
+    api = FakeReaper([bass, melody, kit, new], [bass, new], selection=(2.0, 6.0))
+    assert script.load_settings(api)["model"] == "mmm"  # the default fills any tracks, not only SATB
+    body, plan = script.encode_selection(api, {"model": "mmm", "options": "", "context": "y"})
+    request = EditRequest.model_validate(body)
+    assert [(t.name, t.program, t.is_drum) for t in request.score.tracks] == [
+        ("Bass", 33, False),
+        ("Drums 2", 0, True),
+        ("Melody", 0, False),
+        ("Kit", 0, True),
+    ]
+    assert [(r.track, r.start, r.end) for r in request.regions] == [(0, 1920, 5760), (1, 1920, 5760)]
+    score = request.score.model_dump()
+    score["tracks"][1]["notes"] = [{"start": 1920, "duration": 240, "pitch": 42, "velocity": 90}]
+    assert script.apply_result(api, plan, score) == 1 + 8  # the bass's 8 notes are written back too
+    assert new.take.notes == [[False, False, 3840.0, 4320.0, 9, 42, 90]]  # channel 10, at 960 PPQ
+
+
 class FakeServer:
     """The HTTP bridge's jobs resource: validates like the server, and writes each region's notes
     a semitone up; a job reports 'running' on its first poll."""
@@ -288,6 +321,35 @@ def test_against_the_real_http_bridge(host):
         assert script.main(api) is None and "unknown model 'nope'" in api.messages[-1]
         api.ext[("scorehost", "url")] = "http://127.0.0.1:9"
         assert script.main(api) is None and "cannot reach scorehost" in api.messages[-1]
+    finally:
+        bridge.stop()
+        engine.shutdown(timeout=2)
+
+
+def test_mmm_fills_the_bass_and_writes_a_new_drum_part_over_the_real_http_bridge(mmm_host):
+    from scorehost.bridges.http.server import HttpBridge
+    from scorehost.core.engine import Engine
+    from scorehost.core.settings import Settings
+
+    engine = Engine(mmm_host, device="cpu", default_timeout=120)
+    bridge = HttpBridge()
+    bridge.start(engine, Settings(http_port=0))
+    try:
+        bass, melody, far, audio = _project()
+        drums = _drum_part("Drums", notes=False)
+        outside = sorted(tuple(n) for n in bass.take.notes if not 4 * PPQ <= n[2] < 12 * PPQ)
+        api = FakeReaper(
+            [bass, melody, drums], [bass, drums], (2.0, 6.0), answers=f"{bridge.address()},mmm,seed=1,y,,n"
+        )
+        fill = script.main(api)
+        assert fill is not None, api.messages
+        api.pump(120)
+        assert fill.written, api.messages
+        inside = [n for n in bass.take.notes if 4 * PPQ <= n[2] < 12 * PPQ]
+        assert inside and sorted(tuple(n) for n in bass.take.notes if n not in inside) == outside
+        assert drums.take.notes and all(
+            n[4] == 9 and 27 <= n[5] <= 87 and 4 * PPQ <= n[2] < 12 * PPQ for n in drums.take.notes
+        )
     finally:
         bridge.stop()
         engine.shutdown(timeout=2)

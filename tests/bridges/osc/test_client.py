@@ -183,3 +183,35 @@ def test_ableton_fill_reads_and_writes_clips_through_abletonosc(osc_server):
         assert "AbletonOSC control surface" in str(result.exception)
     finally:
         live.close()
+
+
+def test_ableton_fill_sends_drum_tracks_as_drum_tracks():
+    """Live's clips carry no drum flag: a track named like drums, or given with --drums, is sent
+    as track=NAME:drums, so a multi-track model writes drum keys there."""
+    from scorehost.bridges.client.ableton import ClipRef, FillRef, LiveOsc, fill
+
+    class Recorder:  # stands in for the scorehost OSC client: records the edit it is sent
+        def __init__(self):
+            self.tracks = []
+
+        def call(self, name, *args, timeout, on_reply=None):
+            self.tracks.append([a for a in args if isinstance(a, str) and a.startswith("track=")])
+            return []
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        reply_port = probe.getsockname()[1]
+    ableton = FakeAbletonOsc(reply_port)
+    ableton.names = ["Perc", "Drum Rack"]
+    live = LiveOsc(port=ableton.port, reply_port=reply_port)
+    scorehost = Recorder()
+    try:
+        for drums in (frozenset(), frozenset({0})):
+            fill(live, scorehost, "mmm", [FillRef(1, 0, 1, 2)], [ClipRef(0, 0)], [], 5, drums=drums)
+    finally:
+        live.close()
+        ableton.close()
+    assert scorehost.tracks == [
+        ["track=Perc", "track=Drum Rack:drums"],
+        ["track=Perc:drums", "track=Drum Rack:drums"],
+    ]
