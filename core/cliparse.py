@@ -9,7 +9,7 @@ import json
 import re
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from .errors import RequestError, pydantic_message
 from .requests import (
@@ -223,3 +223,12 @@ def parse_option(pair: str) -> tuple[str, Any]:
         return key.strip(), json.loads(value)
     except json.JSONDecodeError:
         return key.strip(), value
+
+
+def parse_options(options_class: type[BaseModel], pairs: list[str], **given: Any) -> BaseModel:
+    """A model's options from KEY=VALUE pairs (plus given values), or one RequestError."""
+    values = {**given, **dict(parse_option(pair) for pair in pairs)}
+    try:
+        return options_class.model_validate(values)
+    except ValidationError as exc:
+        raise RequestError(pydantic_message(exc), "--option") from None

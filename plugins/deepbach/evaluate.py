@@ -12,10 +12,8 @@ from pathlib import Path
 
 import click
 import torch
-from pydantic import ValidationError
 
-from scorehost.core.cliparse import parse_option
-from scorehost.core.errors import RequestError, pydantic_message
+from scorehost.core.cliparse import parse_options
 from scorehost.core.model import LocalJob
 from scorehost.core.requests import EditRequest, Region
 
@@ -77,11 +75,8 @@ def eval_command(
     """Held-out (valid, test) per-cell NLL and voice-leading faults of test-chorale harmonizations."""
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     model = DeepBach(weights)
-    sampling = {"seed": seed, **dict(parse_option(pair) for pair in options)}
-    try:
-        validated = model.Options.model_validate(sampling)
-    except ValidationError as exc:
-        raise RequestError(pydantic_message(exc), "--option") from None
+    validated = parse_options(model.Options, list(options), seed=seed)
+    sampling = validated.model_dump(exclude_defaults=True) | {"seed": seed}
     model.load(device)
     _, splits = build_dataset(data)
     report = {split: round(held_out_nll(model.net, splits[split], device), 4) for split in ("valid", "test")}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from scorehost.core.score import Score
 from scorehost.plugins.lib.vocab import Vocab, build_tokens
 
 from .data import (
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 ACCOMPANIED_PIECES = 400  # corpus melodies to render mma accompaniment under
 
 
-def gather(cache: Path, data: Path | None) -> list[tuple[str, object]]:
+def gather(cache: Path, data: Path | None) -> list[tuple[str, Score]]:
     """(name, Score) of every training piece, reading what the cache lacks."""
     cache.mkdir(parents=True, exist_ok=True)
     if data is not None:
@@ -40,14 +41,15 @@ def gather(cache: Path, data: Path | None) -> list[tuple[str, object]]:
 
 def _read_accompaniment(cache: Path, only: set[str] | None) -> None:
     """Drum, bass and chord tracks rendered by mma under corpus melodies (a train-time step),
-    read into the cache; only: the source pieces to render (None: all)."""
+    read into the cache; only: the source pieces wanted (None: all). Renders what is missing."""
     from .accompaniment import accompanied_name, build_accompanied_set, default_sources
 
     folder = cache / "mma"
-    if not (folder.exists() and any(folder.rglob("*.mid"))):
-        folder.mkdir(parents=True, exist_ok=True)
-        sources = [s for s in default_sources(ACCOMPANIED_PIECES) if only is None or s[0] in only]
-        build_accompanied_set(folder, sources, seed=1)
+    folder.mkdir(parents=True, exist_ok=True)
+    wanted = [s for s in default_sources(ACCOMPANIED_PIECES) if only is None or s[0] in only]
+    missing = [s for s in wanted if not any(folder.glob(f"{s[0]}--*.mid"))]
+    if missing:
+        build_accompanied_set(folder, missing, seed=1)
     rendered = sorted(folder.rglob("*.mid"))
     read_pieces(
         [(accompanied_name(p, folder), p) for p in rendered], cache / "mma.jsonl", reader=_read_user_file
@@ -75,18 +77,16 @@ def build_dataset(cache: Path, data: Path | None) -> tuple[Vocab, dict[str, list
     return vocab, splits
 
 
-def test_pieces(cache: Path, vocab: Vocab) -> tuple[list[tuple[str, object]], list[Piece]]:
-    """The test split's pieces, as scores and tokenized, in the order training scored them.
+def held_out_pieces(cache: Path, vocab: Vocab, split: str) -> tuple[list[tuple[str, Score]], list[Piece]]:
+    """A held-out split's pieces, as scores and tokenized, in the order training scored them.
 
-    Reads only what the test split needs when the training cache is not there.
+    Reads (into the cache) only the files that split needs and the cache lacks.
     """
-    keys = set((read_splits() or {}).get("test", []))
-    if not (cache / "corpus.jsonl").exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        sources = {k.split("/")[0] + "/" + k.split("/")[1] for k in keys if "/" in k}
-        read_pieces([item for item in corpus_files() if item[0] in sources], cache / "corpus.jsonl")
-    if not (cache / "mma.jsonl").exists():
-        _read_accompaniment(cache, keys)
+    keys = set((read_splits() or {}).get(split, []))
+    cache.mkdir(parents=True, exist_ok=True)
+    sources = {"/".join(k.split("/")[:2]) for k in keys}  # an opus tune's key names its file first
+    read_pieces([item for item in corpus_files() if item[0] in sources], cache / "corpus.jsonl")
+    _read_accompaniment(cache, keys)
     named = sorted(
         (
             pair

@@ -19,6 +19,7 @@ import click
 import numpy as np
 import torch
 
+from scorehost.core.cliparse import parse_options
 from scorehost.core.errors import ScorehostError
 from scorehost.core.model import LocalJob
 from scorehost.core.regions import merge_result
@@ -103,7 +104,7 @@ def pick_cases(
     return cases
 
 
-def run_cases(model: MMM, cases, seed: int) -> dict:
+def run_cases(model: MMM, cases, options: MMMOptions) -> dict:
     sums: dict[str, list[float]] = {}
     hits: dict[str, list[bool]] = {}
     valid = total = 0
@@ -113,8 +114,9 @@ def run_cases(model: MMM, cases, seed: int) -> dict:
         truth = [n for n in score.tracks[track].notes if start <= n.start < end]
         region = Region(track=track, start=start, end=end)
         emptied = _without(score, track, start, end)
+        seeded = options.model_copy(update={"seed": (options.seed or 0) + k, "variations": 1})
         for who, notes in (
-            ("model", _fill(model, emptied, [region], [], seed + k)),
+            ("model", _fill(model, emptied, [region], [], seeded)),
             ("baseline", nearest_bar_copy(emptied, track, first, last)),
         ):
             if notes is None:
@@ -131,7 +133,7 @@ def run_cases(model: MMM, cases, seed: int) -> dict:
             )
         constraints = _true_constraints(score, track, truth, last - first + 1)
         request = EditRequest(model="mmm", score=emptied, regions=[region], constraints=constraints)
-        notes = _fill(model, emptied, [region], constraints, seed + k, request)
+        notes = _fill(model, emptied, [region], constraints, seeded, request)
         total += 1
         if notes is None:
             continue
@@ -213,32 +215,29 @@ def _with(score: Score, track: int, notes: list[Note], start: int = 0, end: int 
     show_default=True,
 )
 @click.option("--cache", type=click.Path(path_type=Path), default=Path("runs/mmm/data"), show_default=True,
-              help="Where the test pieces are read to (the training command's data cache).")  # fmt: skip
-@click.option("--pieces", type=int, default=100, show_default=True, help="Test pieces to fill bars of.")
+              help="Where the held-out pieces are read to (the training command's data cache serves).")  # fmt: skip
+@click.option("--split", type=click.Choice(["test", "valid"]), default="test", show_default=True,
+              help="Held-out pieces to measure on: tune options on valid, report test.")  # fmt: skip
+@click.option("--pieces", type=int, default=100, show_default=True, help="Held-out pieces to fill bars of.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("-O", "--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="Sampling option for the fills, e.g. temperature=0.9 (default: the model's defaults).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--device", default=None)
-def eval_command(weights, cache, pieces, seed, as_json, device) -> None:
+@click.option("--device", default=None, help="cpu, cuda; default: CUDA when present.")
+def eval_command(weights, cache, split, pieces, seed, options, as_json, device) -> None:
     """Held-out figures of the mmm model, beside a copy-the-nearest-bar baseline."""
-    from .dataset import test_pieces
+    from .dataset import held_out_pieces
     from .train import fixed_examples, infill_nll
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     model = MMM(weights=weights)
+    sampling = parse_options(model.Options, list(options), seed=seed)
     model.load(device)
-    named, tokenized = test_pieces(cache, model.vocab)
-    report = {
-        "test_infill_nll": round(
-            infill_nll(
-                model.net,
-                fixed_examples(tokenized, model.vocab, model.net.config.context, 256, seed=7),
-                model.vocab,
-                device,
-            ),
-            4,
-        )
-    }
-    report |= run_cases(model, pick_cases(named, seed, pieces), seed)
+    named, tokenized = held_out_pieces(cache, model.vocab, split)
+    examples = fixed_examples(tokenized, model.vocab, model.net.config.context, 256, seed=7)
+    report = {f"{split}_infill_nll": round(infill_nll(model.net, examples, model.vocab, device), 4)}
+    report |= run_cases(model, pick_cases(named, seed, pieces), sampling)
+    report["options"] = sampling.model_dump(exclude_defaults=True) | {"seed": seed}
     if as_json:
         click.echo(json.dumps(report, indent=1))
         return
