@@ -47,10 +47,11 @@ def sample_rows(
     vocab: Vocab,
     rows: list[Row],
     sampling: Sampling,
-    progress: Callable[[float], None] | None = None,
+    progress: Callable[[float], bool | None] | None = None,
     expected_tokens: int = 200,
 ) -> None:
-    """Fill every row's bars in place (row.grammars hold the notes)."""
+    """Fill every row's bars in place (row.grammars hold the notes). progress() is called
+    every few steps; when it returns False, sampling stops where it is."""
     rows = [r for r in rows if r.bars]
     if not rows:
         return
@@ -69,8 +70,12 @@ def sample_rows(
         logits = net.step(tokens, valid, cache).float().cpu()
         feeds = _draw(rows, logits, generators, vocab, sampling, limit)
         steps += 1
-        if progress is not None and steps % 8 == 0:
-            progress(min(0.99, steps / max(expected_tokens, 1)))
+        if (
+            progress is not None
+            and steps % 8 == 0
+            and progress(min(0.99, steps / max(expected_tokens, 1))) is False
+        ):
+            return  # every job of the batch was cancelled or ran out of time
 
 
 def _draw(rows, logits, generators, vocab: Vocab, sampling: Sampling, limit: int) -> list[list[int]] | None:

@@ -142,6 +142,8 @@ class MMM(Model):
                     _reporter([live[i][0] for i in indices], k, rounds),
                 )
             for (j, w), (row, specs) in zip(live, built, strict=True):
+                if j.stopped:  # cancelled or out of time: its rows may be half drawn
+                    continue
                 take_notes(w, row, specs, j.passes[k], j.rules)
                 if row.truncated:
                     j.job.warn("a fill ran out of the model's context; some bars were left empty")
@@ -167,7 +169,9 @@ class MMM(Model):
 
 
 def _reporter(jobs: list[_Job], k: int, rounds: int):
-    def report(fraction: float) -> None:
+    """progress() for sample_rows: report to every job; False once all of them have stopped."""
+
+    def report(fraction: float) -> bool:
         for j in jobs:
             if j.stopped:
                 continue
@@ -175,6 +179,7 @@ def _reporter(jobs: list[_Job], k: int, rounds: int):
                 j.job.progress((k + fraction) / rounds)
             except ScorehostError as exc:
                 j.stopped = exc
+        return not all(j.stopped for j in jobs)
 
     return report
 

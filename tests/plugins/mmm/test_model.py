@@ -208,3 +208,16 @@ def test_conflicting_range_and_pitch_classes_are_refused():
         constraints=[PitchRange(track=0, low=61, high=61), PitchClasses(pitch_classes=[0])],
     )
     assert "no pitch satisfies" in refused(request)
+
+
+def test_a_cancelled_job_stops_sampling_and_reports_why(tiny):
+    from scorehost.core.errors import JobCancelled
+
+    class Cancelled(LocalJob):
+        def progress(self, fraction: float) -> None:
+            raise JobCancelled("cancelled")
+
+    score = corpus_score(CHORALE)
+    request = EditRequest(model="mmm", score=score, regions=[bar_region(score, 0, 1, 8)])
+    (result,) = tiny.inpaint_batch([(request, MMMOptions(seed=1), Cancelled())])
+    assert isinstance(result, JobCancelled)
