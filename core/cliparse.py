@@ -149,10 +149,10 @@ def parse_constraint(score: Score, spec: str) -> Constraint:
     except KeyError:
         known = ", ".join(sorted(_SHORT_FORMS))
         raise RequestError(f"unknown constraint {kind!r} (known: {known}, or a JSON object)", field) from None
+    except ValidationError as exc:  # before ValueError, which it subclasses: say which value is wrong
+        raise RequestError(pydantic_message(exc), field) from None
     except (IndexError, ValueError):
         raise RequestError("missing or malformed parts; see scorehost edit --help", field) from None
-    except ValidationError as exc:
-        raise RequestError(pydantic_message(exc), field) from None
 
 
 def _range(score: Score, args: list[str], field: str) -> PitchRange:

@@ -66,3 +66,35 @@ def test_writes_a_monophonic_line_in_range(tmp_path):
         assert sorted(n.key() for n in outside) == sorted(
             n.key() for n in result.tracks[1].notes if not start <= n.start < end
         )
+
+
+def one_line_error(proc) -> str:
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and "Traceback" not in proc.stderr, proc.stderr
+    return lines[0]
+
+
+def test_bad_requests_get_one_clear_line(tmp_path):
+    trio_file(tmp_path / "trio.mid")
+    edit = ("edit", str(tmp_path / "trio.mid"), "-o", str(tmp_path / "out.mid"), "--model", "mmm")
+    message = one_line_error(scorehost(*edit, "--region", "1:2-3", "--constraint", "instrument:1:200"))
+    assert "127" in message
+    message = one_line_error(
+        scorehost(*edit, "--region", "drums:2-3", "--constraint", "pitch-classes:0,4,7:drums")
+    )
+    assert "drum track" in message
+    assert not (tmp_path / "out.mid").exists()
+
+
+def test_an_empty_score_gets_a_new_track(tmp_path):
+    from scorehost.core.score import Score, Track
+
+    write_score(Score(length=4 * 1920, tracks=[Track(name="Piano")]), tmp_path / "empty.json")
+    out = tmp_path / "out.json"
+    proc = scorehost(
+        "edit", str(tmp_path / "empty.json"), "-o", str(out), "--model", "mmm", "--region", "bassline"
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = read_score(out)
+    assert result.tracks[1].role == "bassline" and result.tracks[1].notes
