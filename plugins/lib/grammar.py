@@ -46,7 +46,8 @@ class BarSpec:
     pins: dict[int, list[int]] = field(default_factory=dict)  # position -> pitches that must sound
     pin_lengths: dict[tuple[int, int], int] = field(default_factory=dict)  # (position, pitch) -> ticks
     rhythm: list[tuple[int, int]] | None = None  # keep-rhythm: (position, ticks) of each note, in order
-    must_write: bool = False  # the bar may not stay empty
+    must_write: bool = False  # the bar may not stay empty while its track has no note yet
+    min_notes: int = 0  # the bar may not end with fewer notes (when onsets are left for them)
     max_notes: int = 48
 
 
@@ -113,7 +114,8 @@ class BarGrammar:
             else:
                 mask[self.vocab.positions[nxt[0]]] = True
             return
-        if not self.pending and not (spec.must_write and not self.notes):
+        silent = spec.must_write and not spec.sounding.spans
+        if not self.pending and not silent and len(self.notes) >= spec.min_notes:
             mask[self.vocab["FillBar_End"]] = True
         if len(self.notes) >= spec.max_notes:
             return

@@ -122,10 +122,11 @@ def read_pieces(
                 out.write(json.dumps({"source": item[0], "name": None}) + "\n")
 
 
-def load_pieces(cache: Path) -> Iterator[tuple[str, Score]]:
+def load_pieces(cache: Path, keep=None) -> Iterator[tuple[str, Score]]:
+    """(name, score) of the cached pieces; keep(name) -> bool picks some before parsing them."""
     for line in cache.open():
         row = json.loads(line)
-        if row.get("name"):
+        if row.get("name") and (keep is None or keep(row["name"])):
             yield row["name"], score_from_json(row["score"])
 
 

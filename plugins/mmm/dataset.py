@@ -91,8 +91,7 @@ def held_out_pieces(cache: Path, vocab: Vocab, split: str) -> tuple[list[tuple[s
         (
             pair
             for f in ("corpus.jsonl", "mma.jsonl")
-            for pair in load_pieces(cache / f)
-            if split_key(pair[0]) in keys
+            for pair in load_pieces(cache / f, lambda n: split_key(n) in keys)
         ),
         key=lambda pair: pair[0],
     )

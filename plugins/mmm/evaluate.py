@@ -182,10 +182,9 @@ def _true_constraints(score: Score, track: int, truth: list[Note], bars: int) ->
 
 
 def _fill(
-    model: MMM, score: Score, regions, constraints, seed: int, request: EditRequest | None = None
+    model: MMM, score: Score, regions, constraints, options: MMMOptions, request: EditRequest | None = None
 ) -> list[Note] | None:
     request = request or EditRequest(model="mmm", score=score, regions=regions, constraints=constraints)
-    options = MMMOptions(seed=seed)
     try:
         model.check(request, options)
         (variation,) = model.inpaint(request, options, LocalJob(model.device or "cpu"))

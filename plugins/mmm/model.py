@@ -6,33 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import Field
-
 from scorehost.core.errors import RequestError, ScorehostError
 from scorehost.core.model import Capabilities, JobContext, Model
 from scorehost.core.requests import EditRequest, Options, Variation
 
 from .constraints import TrackRules, rules_for
+from .options import MMMOptions
 from .plan import Pass, plan_passes
 from .weights import WEIGHTS_DIR, load_network, load_vocab
 from .window import Working, build_rows, check_meters, take_notes
-
-
-class MMMOptions(Options):
-    temperature: float = Field(default=1.0, gt=0, le=3, description="Sampling temperature.")
-    top_p: float = Field(
-        default=0.95,
-        gt=0,
-        le=1,
-        description="Nucleus sampling: draw from the smallest set of tokens this likely.",
-    )
-    context_bars: int = Field(
-        default=4, ge=0, le=16, description="Bars of context read on each side of the bars being filled."
-    )
-    allow_silence: bool = Field(
-        default=False,
-        description="Let a filled track come back with no notes at all (by default every region gets at least one).",
-    )
 
 
 @dataclass
@@ -114,7 +96,7 @@ class MMM(Model):
         rules = rules_for(request, vocab)
         passes = plan_passes(request.score, request.regions, options.context_bars)
         prepared = _Job(request, options, job, passes, rules)
-        prepared.variations = [Working.start(request, rules, seed) for seed in options.seeds()]
+        prepared.variations = [Working.start(request, rules, options, seed) for seed in options.seeds()]
         return prepared
 
     def _decode(self, jobs: list[_Job], rows: list[tuple[_Job, Working]]) -> None:

@@ -3,7 +3,8 @@ fills, and which bars and tracks around them it reads.
 
 A pass fills up to FILL_BARS consecutive bars of up to FILL_TRACKS tracks. It reads bars
 before it (already final: earlier passes wrote them) and bars after it that no later pass
-will rewrite, so the model never sees material that is about to be replaced. Passes run in
+will rewrite, so the model never sees material that is about to be replaced; the window
+holds at most WINDOW_BARS bars, the longest the model was trained on. Passes run in
 time order, so a 64-bar region is written left to right, each pass reading what the last
 one wrote.
 """
@@ -16,9 +17,10 @@ from scorehost.core.regions import spans_by_track
 from scorehost.core.requests import Region
 from scorehost.core.score import Bar, Score
 
-FILL_BARS = 8
+FILL_BARS = 4
 FILL_TRACKS = 6
 WINDOW_TRACKS = 8
+WINDOW_BARS = 8  # as in training: a window never holds more bars than the model learned on
 
 
 @dataclass(frozen=True)
@@ -55,13 +57,13 @@ def plan_passes(score: Score, regions: list[Region], context_bars: int) -> list[
     for chunk, tracks in passes:
         pending -= {(t, b) for t in tracks for b in chunk}
         busy_later = {b for _, b in pending}
-        before = tuple(range(max(0, chunk[0] - context_bars), chunk[0]))
+        room = WINDOW_BARS - len(chunk)  # context bars, shared out between both sides
         after = []
-        for b in range(chunk[-1] + 1, min(len(bars), chunk[-1] + 1 + context_bars)):
+        for b in range(chunk[-1] + 1, min(len(bars), chunk[-1] + 1 + min(context_bars, room // 2))):
             if b in busy_later:
                 break
             after.append(b)
-        before = tuple(b for b in before if b not in busy_later)
+        before = tuple(range(max(0, chunk[0] - min(context_bars, room - len(after))), chunk[0]))
         out.append(Pass(chunk, tracks, before, tuple(after)))
     return out
 

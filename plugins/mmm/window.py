@@ -13,6 +13,7 @@ from scorehost.plugins.lib.sampling import Row
 from scorehost.plugins.lib.vocab import DENSITY_LEVELS, METERS, Vocab, instrument_family, ticks_per_position
 
 from .constraints import TrackRules
+from .options import MMMOptions
 from .plan import WINDOW_TRACKS, Pass
 from .sequence import TrackRow, Window, density_level, max_polyphony, notes_by_bar, poly_level, prompt
 
@@ -25,6 +26,7 @@ class Working:
 
     request: EditRequest
     rules: dict[int, TrackRules]
+    options: MMMOptions
     seed: int
     tracks: list[list[Note]] = field(default_factory=list)
     sounding: dict[int, Sounding] = field(default_factory=dict)
@@ -32,8 +34,10 @@ class Working:
     log_prob: float = 0.0
 
     @classmethod
-    def start(cls, request: EditRequest, rules: dict[int, TrackRules], seed: int) -> Working:
-        working = cls(request, rules, seed)
+    def start(
+        cls, request: EditRequest, rules: dict[int, TrackRules], options: MMMOptions, seed: int
+    ) -> Working:
+        working = cls(request, rules, options, seed)
         working.reset(seed)
         return working
 
@@ -140,17 +144,21 @@ def _window(working: Working, p: Pass, rules, vocab: Vocab, window_bars: list[Ba
         by_bar = notes_by_bar(track.model_copy(update={"notes": working.tracks[t]}), window_bars)
         cells: list[list[int] | None] = []
         known: list[list[Note]] = []
+        holes: list[Bar] = []
         for bar, notes in zip(window_bars, by_bar, strict=True):
             if rule and t in p.tracks and bar.index in fill and bar.index in rule.bars:
                 cells.append(None)
-                specs.append((t, bar, _spec(working, rule, bar, vocab)))
+                holes.append(bar)
             elif rule and bar.index in rule.bars and (t, bar.index) not in working.done:
                 cells.append([])  # to be rewritten by a later pass: not shown
             else:
                 cells.append(bar_tokens(notes, bar, track.is_drum, vocab))
                 known.append(notes)
         program = rule.program if rule else track.program
-        rows.append(TrackRow(program, track.is_drum, *_controls(working, t, rule, known, vocab), cells))
+        density, poly = _controls(working, t, rule, known, vocab)
+        rows.append(TrackRow(program, track.is_drum, density, poly, cells))
+        floor = _density_floor(vocab, program, track.is_drum, density, working.options.density_floor)
+        specs += [(t, bar, _spec(working, rule, bar, floor)) for bar in holes]
     timesigs = [
         vocab.timesig_token(b.time_signature.numerator, b.time_signature.denominator) for b in window_bars
     ]
@@ -179,7 +187,14 @@ def _controls(working: Working, t: int, rule: TrackRules | None, known: list[lis
     return density, poly
 
 
-def _spec(working: Working, rule: TrackRules, bar: Bar, vocab: Vocab) -> BarSpec:
+def _density_floor(vocab: Vocab, program: int, is_drum: bool, level: int, share: float) -> float:
+    """Fewest notes per bar a filled bar may hold: a share of where the track's density
+    level starts, so a busy track's bars do not come back nearly empty."""
+    bins = vocab.density_bins.get(instrument_family(program, is_drum)) or vocab.density_bins.get("all") or []
+    return share * (bins[level - 1] if 0 < level <= len(bins) else 0.0)
+
+
+def _spec(working: Working, rule: TrackRules, bar: Bar, floor: float) -> BarSpec:
     step = ticks_per_position(bar.time_signature.denominator)
     in_bar = [(max(s, bar.start), min(e, bar.end)) for s, e in rule.spans if s < bar.end and bar.start < e]
     span_ends = onset_spans(bar, in_bar)
@@ -202,7 +217,8 @@ def _spec(working: Working, rule: TrackRules, bar: Bar, vocab: Vocab) -> BarSpec
             ((n.start - bar.start) // step, n.duration)
             for n in sorted(original, key=lambda n: (n.start, n.pitch))
         ]
-    must_write = not working.request.options.get("allow_silence", False) and bar.index == rule.bars[-1]
+    must_write = not working.options.allow_silence and bar.index == rule.bars[-1]
+    covered = sum(e - s for s, e in in_bar) / max(1, bar.time_signature.bar_ticks)
     return BarSpec(
         bar=bar,
         is_drum=rule.is_drum,
@@ -213,6 +229,7 @@ def _spec(working: Working, rule: TrackRules, bar: Bar, vocab: Vocab) -> BarSpec
         pin_lengths=lengths,
         rhythm=rhythm,
         must_write=must_write and rhythm is None,
+        min_notes=int(floor * min(1.0, covered)) if rhythm is None and not pins else 0,
     )
 
 

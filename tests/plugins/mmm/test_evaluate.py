@@ -32,3 +32,16 @@ def test_cases_are_seeded_and_have_notes():
     first = pick_cases([("a", score), ("b", score)], seed=3, limit=5)
     assert first == pick_cases([("a", score), ("b", score)], seed=3, limit=5)
     assert all(last - start < 4 for _, _, _, start, last in first)
+
+
+def test_cases_run_through_the_model_and_the_baseline():
+    from scorehost.plugins.mmm.evaluate import run_cases
+    from scorehost.plugins.mmm.model import MMMOptions
+
+    from .conftest import CHORALE, corpus_score, tiny_model
+
+    cases = pick_cases([("chorale", corpus_score(CHORALE))], seed=1, limit=1)
+    report = run_cases(tiny_model(), cases, MMMOptions(seed=2, temperature=0.9))
+    assert report["valid_outputs"] == 1.0 and report["cases"] == 1
+    assert report["range_held"] == report["pitch_classes_held"] == report["polyphony_held"] == 1.0
+    assert 0 <= report["model_groove_similarity"] <= 1 and 0 <= report["baseline_pitch_class_similarity"] <= 1

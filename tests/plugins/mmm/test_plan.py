@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from scorehost.core.requests import Region
 from scorehost.core.score import Note, Score, Track
-from scorehost.plugins.mmm.plan import FILL_BARS, FILL_TRACKS, plan_passes, written_cells
+from scorehost.plugins.mmm.plan import FILL_BARS, FILL_TRACKS, WINDOW_BARS, plan_passes, written_cells
 
 BAR = 1920
 
@@ -24,10 +24,13 @@ def test_a_long_region_is_cut_into_passes_in_time_order():
         assert all(b < p.fill_bars[0] for b in p.before)
 
 
-def test_context_after_the_fill_when_nothing_follows():
+def test_context_on_both_sides_within_the_trained_window():
     score = song(16, 2)
-    (p,) = plan_passes(score, [Region(track=1, start=4 * BAR, end=8 * BAR)], context_bars=3)
-    assert p.fill_bars == (4, 5, 6, 7) and p.before == (1, 2, 3) and p.after == (8, 9, 10)
+    (p,) = plan_passes(score, [Region(track=1, start=4 * BAR, end=6 * BAR)], context_bars=4)
+    assert p.fill_bars == (4, 5) and p.before == (1, 2, 3) and p.after == (6, 7, 8)
+    (p,) = plan_passes(score, [Region(track=1, start=14 * BAR, end=16 * BAR)], context_bars=4)
+    assert p.before == (10, 11, 12, 13) and p.after == ()  # no bars after: the room goes before
+    assert len(p.before) + len(p.fill_bars) + len(p.after) <= WINDOW_BARS
 
 
 def test_many_written_tracks_are_split_into_groups():
