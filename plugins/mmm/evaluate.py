@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from scorehost.core.cliparse import parse_options
-from scorehost.core.errors import ScorehostError
+from scorehost.core.errors import RequestError, ScorehostError
 from scorehost.core.model import LocalJob
 from scorehost.core.regions import merge_result
 from scorehost.core.requests import EditRequest, NoteDensity, PitchClasses, PitchRange, Polyphony, Region
@@ -108,13 +108,19 @@ def run_cases(model: MMM, cases, options: MMMOptions) -> dict:
     sums: dict[str, list[float]] = {}
     hits: dict[str, list[bool]] = {}
     valid = total = 0
-    for k, (_, score, track, first, last) in enumerate(cases):
+    refused: list[str] = []
+    for k, (name, score, track, first, last) in enumerate(cases):
         bars = score.bars()
         start, end = bars[first].start, bars[last].end
         truth = [n for n in score.tracks[track].notes if start <= n.start < end]
         region = Region(track=track, start=start, end=end)
         emptied = _without(score, track, start, end)
         seeded = options.model_copy(update={"seed": (options.seed or 0) + k, "variations": 1})
+        try:  # a request the model refuses with a reason (a meter it has no token for) is no case
+            model.check(EditRequest(model="mmm", score=emptied, regions=[region]), seeded)
+        except RequestError as exc:
+            refused.append(f"{name}: {exc}")
+            continue
         for who, notes in (
             ("model", _fill(model, emptied, [region], [], seeded)),
             ("baseline", nearest_bar_copy(emptied, track, first, last)),
@@ -148,7 +154,8 @@ def run_cases(model: MMM, cases, options: MMMOptions) -> dict:
     report = {k: round(statistics.fmean(v), 4) for k, v in sorted(sums.items())}
     report |= {k: round(float(np.mean(v)), 4) for k, v in sorted(hits.items())}
     report["valid_outputs"] = round(valid / max(total, 1), 4)
-    report["cases"] = len(cases)
+    report["cases"] = len(cases) - len(refused)
+    report["refused"] = refused
     return report
 
 

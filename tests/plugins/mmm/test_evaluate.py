@@ -42,6 +42,6 @@ def test_cases_run_through_the_model_and_the_baseline():
 
     cases = pick_cases([("chorale", corpus_score(CHORALE))], seed=1, limit=1)
     report = run_cases(tiny_model(), cases, MMMOptions(seed=2, temperature=0.9))
-    assert report["valid_outputs"] == 1.0 and report["cases"] == 1
+    assert report["valid_outputs"] == 1.0 and report["cases"] == 1 and report["refused"] == []
     assert report["range_held"] == report["pitch_classes_held"] == report["polyphony_held"] == 1.0
     assert 0 <= report["model_groove_similarity"] <= 1 and 0 <= report["baseline_pitch_class_similarity"] <= 1
