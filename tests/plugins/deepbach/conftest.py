@@ -1,4 +1,4 @@
-"""Fixtures of the deepbach tests: corpus chorales, the vocabulary, a tiny random network, a fake job."""
+"""Fixtures of the deepbach tests: corpus chorales, the vocabulary, a tiny random network, a job context."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 import torch
 from music21 import corpus
 
+from scorehost.core.model import LocalJob
 from scorehost.core.scoreio import read_score
 from scorehost.plugins.deepbach.encoding import Vocab
 from scorehost.plugins.deepbach.network import CellTransformer, NetConfig
@@ -23,23 +24,6 @@ def make_tiny_net(seed: int = 0, window: int = 16) -> CellTransformer:
     torch.manual_seed(seed)
     config = NetConfig(vocab_size=VOCAB.size, window=window, dim=16, layers=1, heads=2, ff=32, dropout=0.0)
     return CellTransformer(config).eval()
-
-
-class Job:
-    device = "cpu"
-
-    def __init__(self) -> None:
-        self.fractions: list[float] = []
-        self.warnings: list[str] = []
-
-    def progress(self, fraction: float) -> None:
-        self.fractions.append(fraction)
-
-    def check(self) -> None:
-        pass
-
-    def warn(self, message: str) -> None:
-        self.warnings.append(message)
 
 
 @pytest.fixture
@@ -58,5 +42,5 @@ def tiny_net():
 
 
 @pytest.fixture
-def job() -> Job:
-    return Job()
+def job() -> LocalJob:
+    return LocalJob()
