@@ -20,7 +20,7 @@ from .requests import (
     Polyphony,
     Region,
 )
-from .score import Note, Score
+from .score import Note, Score, most_at_once
 
 
 def spans_by_track(regions: list[Region]) -> dict[int, list[tuple[int, int]]]:
@@ -117,7 +117,7 @@ def constraint_violations(request: EditRequest, result: Score) -> list[str]:
                 if before != after:
                     problems.append(f"track {index} does not keep the rhythm it had")
         elif isinstance(constraint, Polyphony):
-            most = _most_at_once(written[constraint.track])
+            most = most_at_once(written[constraint.track])
             if most > constraint.max_notes:
                 problems.append(
                     f"track {constraint.track} has {most} notes sounding at once (limit {constraint.max_notes})"
@@ -128,15 +128,6 @@ def constraint_violations(request: EditRequest, result: Score) -> list[str]:
         ):
             problems.append(f"track {constraint.track} is not set to program {constraint.program}")
     return problems
-
-
-def _most_at_once(notes: list[Note]) -> int:
-    events = sorted([(n.start, 1) for n in notes] + [(n.end, -1) for n in notes])
-    most = now = 0
-    for _, change in events:  # an end sorts before a start on the same tick
-        now += change
-        most = max(most, now)
-    return most
 
 
 def _rhythm(score: Score, spans, index: int) -> list[tuple[int, int]]:

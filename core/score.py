@@ -228,6 +228,16 @@ def _event_at(events: Iterable, tick: int):
     return events[max(index, 0)]
 
 
+def most_at_once(notes: list[Note]) -> int:
+    """The most notes sounding at once (a note ending where another starts does not overlap it)."""
+    events = sorted([(n.start, 1) for n in notes] + [(n.end, -1) for n in notes])
+    most = now = 0
+    for _, change in events:  # an end sorts before a start on the same tick
+        now += change
+        most = max(most, now)
+    return most
+
+
 def note_tuples(track: Track, start: int = 0, end: int | None = None) -> list[tuple[int, ...]]:
     """The notes of a track that start in [start, end), as sortable tuples for comparison."""
     stop = end if end is not None else 1 << 62

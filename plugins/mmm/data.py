@@ -16,11 +16,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from scorehost.core.score import Score
+from scorehost.core.score import Score, most_at_once
 from scorehost.core.scorejson import score_from_json, score_to_json
 from scorehost.plugins.lib.vocab import Vocab, instrument_family
 
-from .sequence import max_polyphony, poly_level, track_cells
+from .sequence import poly_level, track_cells
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def _read_corpus_file(item: tuple[str, Path]) -> list[tuple[str, str]]:
         return []
 
 
-def _read_user_file(item: tuple[str, Path]) -> list[tuple[str, str]]:
+def read_user_file(item: tuple[str, Path]) -> list[tuple[str, str]]:
     from scorehost.core.scoreio import read_score
 
     name, path = item
@@ -188,7 +188,7 @@ def tokenize(name: str, score: Score, vocab: Vocab) -> Piece | None:
         if not track.notes:
             continue
         cells, by_bar = track_cells(track, bars, vocab)
-        counts, polys = [len(n) for n in by_bar], [max_polyphony(n) for n in by_bar]
+        counts, polys = [len(n) for n in by_bar], [most_at_once(n) for n in by_bar]
         tracks.append(PieceTrack(track.program, track.is_drum, cells, counts, polys))
     return Piece(name, timesigs, tracks) if tracks else None
 

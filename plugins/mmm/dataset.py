@@ -10,7 +10,6 @@ from scorehost.plugins.lib.vocab import Vocab, build_tokens
 
 from .data import (
     Piece,
-    _read_user_file,
     corpus_files,
     density_bins,
     load_pieces,
@@ -18,6 +17,7 @@ from .data import (
     poly_defaults,
     read_pieces,
     read_splits,
+    read_user_file,
     split_key,
     tokenize,
     user_files,
@@ -32,7 +32,7 @@ def gather(cache: Path, data: Path | None) -> list[tuple[str, Score]]:
     """(name, Score) of every training piece, reading what the cache lacks."""
     cache.mkdir(parents=True, exist_ok=True)
     if data is not None:
-        read_pieces(user_files(data), cache / "user.jsonl", reader=_read_user_file)
+        read_pieces(user_files(data), cache / "user.jsonl", reader=read_user_file)
         return list(load_pieces(cache / "user.jsonl"))
     read_pieces(corpus_files(), cache / "corpus.jsonl")
     _read_accompaniment(cache, None)
@@ -52,7 +52,7 @@ def _read_accompaniment(cache: Path, only: set[str] | None) -> None:
         build_accompanied_set(folder, missing, seed=1)
     rendered = sorted(folder.rglob("*.mid"))
     read_pieces(
-        [(accompanied_name(p, folder), p) for p in rendered], cache / "mma.jsonl", reader=_read_user_file
+        [(accompanied_name(p, folder), p) for p in rendered], cache / "mma.jsonl", reader=read_user_file
     )
 
 

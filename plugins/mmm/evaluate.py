@@ -24,11 +24,10 @@ from scorehost.core.errors import RequestError, ScorehostError
 from scorehost.core.model import LocalJob
 from scorehost.core.regions import merge_result
 from scorehost.core.requests import EditRequest, NoteDensity, PitchClasses, PitchRange, Polyphony, Region
-from scorehost.core.score import Note, Score
+from scorehost.core.score import Note, Score, most_at_once
 from scorehost.plugins.lib.vocab import instrument_family
 
 from .model import MMM, MMMOptions
-from .sequence import max_polyphony
 from .weights import WEIGHTS_DIR
 
 
@@ -168,14 +167,14 @@ def _held(constraints, notes: list[Note]) -> dict[str, bool]:
         elif isinstance(c, PitchClasses):
             out["pitch_classes_held"] = all(n.pitch % 12 in c.pitch_classes for n in notes)
         elif isinstance(c, Polyphony):
-            out["polyphony_held"] = max_polyphony(notes) <= c.max_notes
+            out["polyphony_held"] = most_at_once(notes) <= c.max_notes
     return out
 
 
 def _true_constraints(score: Score, track: int, truth: list[Note], bars: int) -> list:
     out = [
         NoteDensity(track=track, notes_per_bar=max(0.1, len(truth) / bars)),
-        Polyphony(track=track, max_notes=max(1, max_polyphony(truth))),
+        Polyphony(track=track, max_notes=max(1, most_at_once(truth))),
     ]
     if not score.tracks[track].is_drum:
         out.append(PitchRange(track=track, low=min(n.pitch for n in truth), high=max(n.pitch for n in truth)))

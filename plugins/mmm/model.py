@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scorehost.core.errors import RequestError, ScorehostError
+from scorehost.core.errors import ScorehostError
 from scorehost.core.model import Capabilities, JobContext, Model
 from scorehost.core.requests import EditRequest, Options, Variation
 
@@ -164,6 +164,3 @@ def _reporter(jobs: list[_Job], k: int, rounds: int):
         return not all(j.stopped for j in jobs)
 
     return report
-
-
-__all__ = ["MMM", "MMMOptions", "RequestError"]

@@ -34,10 +34,6 @@ class Window:
     timesigs: list[int | None]  # TimeSig token per bar (None: no token for that meter)
     rows: list[TrackRow] = field(default_factory=list)
 
-    def placeholders(self) -> list[tuple[int, int]]:
-        """(row, bar) of every placeholder, in sequence order."""
-        return [(r, b) for r, row in enumerate(self.rows) for b, cell in enumerate(row.cells) if cell is None]
-
 
 def prompt(window: Window, vocab: Vocab) -> list[int]:
     """The sequence up to the first FillBar_Start (which the caller adds)."""
@@ -67,16 +63,6 @@ def full_sequence(window: Window, answers: list[list[int]], vocab: Vocab) -> lis
 
 
 # ---- statistics behind the control tokens ----------------------------------------------------
-
-
-def max_polyphony(notes: list[Note]) -> int:
-    """Most notes sounding at once."""
-    events = sorted([(n.start, 1) for n in notes] + [(n.end, -1) for n in notes])
-    best = now = 0
-    for _, change in events:
-        now += change
-        best = max(best, now)
-    return best
 
 
 def poly_level(polyphony: int) -> int:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from scorehost.core.errors import RequestError
 from scorehost.core.requests import EditRequest, Variation
-from scorehost.core.score import Bar, Note
+from scorehost.core.score import Bar, Note, most_at_once
 from scorehost.plugins.lib.bartokens import bar_tokens
 from scorehost.plugins.lib.grammar import BarSpec, Sounding, onset_spans
 from scorehost.plugins.lib.sampling import Row
@@ -15,7 +15,7 @@ from scorehost.plugins.lib.vocab import DENSITY_LEVELS, METERS, Vocab, instrumen
 from .constraints import TrackRules
 from .options import MMMOptions
 from .plan import WINDOW_TRACKS, Pass
-from .sequence import TrackRow, Window, density_level, max_polyphony, notes_by_bar, poly_level, prompt
+from .sequence import TrackRow, Window, density_level, notes_by_bar, poly_level, prompt
 
 FILL_RESERVE = (24, 160)  # tokens kept free per bar to fill: at least, at most
 
@@ -181,7 +181,7 @@ def _controls(working: Working, t: int, rule: TrackRules | None, known: list[lis
     if rule and rule.polyphony is not None:
         poly = poly_level(rule.polyphony)
     elif notes:
-        poly = poly_level(max(max_polyphony(b) for b in known) if any(known) else max_polyphony(notes))
+        poly = poly_level(max(most_at_once(b) for b in known) if any(known) else most_at_once(notes))
     else:
         poly = vocab.default_poly(family)
     return density, poly
@@ -208,15 +208,7 @@ def _spec(working: Working, rule: TrackRules, bar: Bar, floor: float) -> BarSpec
                 lengths[(position, pin.pitch)] = pin.duration
     rhythm = None
     if rule.keep_rhythm:
-        original = [
-            n
-            for n in working.request.score.tracks[rule.track].notes
-            if bar.start <= n.start < bar.end and _inside(n.start, in_bar)
-        ]
-        rhythm = [
-            ((n.start - bar.start) // step, n.duration)
-            for n in sorted(original, key=lambda n: (n.start, n.pitch))
-        ]
+        rhythm = [((n.start - bar.start) // step, n.duration) for n in _kept_rhythm(working, rule, bar)]
     must_write = not working.options.allow_silence and bar.index == rule.bars[-1]
     covered = sum(e - s for s, e in in_bar) / max(1, bar.time_signature.bar_ticks)
     return BarSpec(
@@ -254,20 +246,20 @@ def take_notes(working: Working, row: Row, specs, p: Pass, rules: dict[int, Trac
         working.done.add((t, bar.index))
 
 
+def _kept_rhythm(working: Working, rule: TrackRules, bar: Bar) -> list[Note]:
+    """The input's notes of a written bar whose onsets and lengths keep-rhythm keeps, in the
+    order the grammar writes them."""
+    notes = working.request.score.tracks[rule.track].notes
+    kept = (n for n in notes if bar.start <= n.start < bar.end and _inside(n.start, rule.spans))
+    return sorted(kept, key=lambda n: (n.start, n.pitch))
+
+
 def _exact(notes: list[Note], spec: BarSpec, rule: TrackRules, working: Working, bar: Bar) -> list[Note]:
     """Put pinned notes and kept rhythms on their exact ticks (the grid only approximates them)."""
     if spec.rhythm is not None:
-        original = sorted(
-            (
-                n
-                for n in working.request.score.tracks[rule.track].notes
-                if bar.start <= n.start < bar.end and _inside(n.start, rule.spans)
-            ),
-            key=lambda n: (n.start, n.pitch),
-        )
         return [
             n.model_copy(update={"start": o.start, "duration": o.duration})
-            for n, o in zip(notes, original, strict=False)
+            for n, o in zip(notes, _kept_rhythm(working, rule, bar), strict=False)
         ]
     step = ticks_per_position(bar.time_signature.denominator)
     for pin in rule.pins:
