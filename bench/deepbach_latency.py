@@ -16,6 +16,7 @@ import statistics
 import time
 from pathlib import Path
 
+from engine_timing import seeded, summary, timed  # bench/ is on the path when a script runs from it
 from music21 import corpus
 
 from scorehost.core.cliparse import parse_option
@@ -34,24 +35,6 @@ def melody_exercise(chorale: Score, bars: int) -> Score:
     empty = [t.model_copy(update={"notes": []}) for t in chorale.tracks[1:]]
     fermatas = [f for f in chorale.fermatas if f.tick < end and f.track in (None, 0)]
     return chorale.model_copy(update={"tracks": [soprano, *empty], "length": end, "fermatas": fermatas})
-
-
-def seeded(request: EditRequest, seed: int) -> EditRequest:
-    return request.model_copy(update={"options": {**request.options, "seed": seed}})
-
-
-def timed(engine: Engine, request: EditRequest, runs: int) -> list[float]:
-    engine.run(seeded(request, 999))  # warm-up: weights load
-    times = []
-    for seed in range(runs):
-        started = time.perf_counter()
-        engine.run(seeded(request, seed))
-        times.append(time.perf_counter() - started)
-    return times
-
-
-def summary(label: str, values: list[float]) -> str:
-    return f"{label}: median {statistics.median(values):.3f} s, min {min(values):.3f} s, max {max(values):.3f} s (n={len(values)})"
 
 
 def main() -> None:

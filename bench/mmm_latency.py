@@ -13,11 +13,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import time
 from pathlib import Path
 
 import torch
+from engine_timing import seeded, summary, timed  # bench/ is on the path when a script runs from it
 from music21 import corpus
 
 from scorehost.core.cliparse import parse_option
@@ -27,27 +27,6 @@ from scorehost.core.requests import EditRequest, Region
 from scorehost.core.scoreio import read_score
 from scorehost.plugins.lib.transformer import KVCache
 from scorehost.plugins.mmm.model import MMM
-
-
-def seeded(request: EditRequest, seed: int, **options) -> EditRequest:
-    return request.model_copy(update={"options": {**request.options, "seed": seed, **options}})
-
-
-def timed(engine: Engine, request: EditRequest, runs: int, **options) -> list[float]:
-    engine.run(seeded(request, 999, **options))  # warm-up: weights load
-    times = []
-    for seed in range(runs):
-        started = time.perf_counter()
-        engine.run(seeded(request, seed, **options))
-        times.append(time.perf_counter() - started)
-    return times
-
-
-def summary(label: str, values: list[float], unit: str = "s") -> str:
-    return (
-        f"{label}: median {statistics.median(values):.3f} {unit}, min {min(values):.3f} {unit}, "
-        f"max {max(values):.3f} {unit} (n={len(values)})"
-    )
 
 
 @torch.no_grad()
