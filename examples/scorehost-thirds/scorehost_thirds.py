@@ -10,11 +10,19 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from scorehost.core import hookimpl
-from scorehost.core.errors import RequestError
-from scorehost.core.model import Capabilities, Model
-from scorehost.core.requests import EditRequest, Options, PitchClasses, PitchRange, Variation
-from scorehost.core.score import Note, Score
+from scorehost.core import (
+    Capabilities,
+    EditRequest,
+    Model,
+    Options,
+    PitchClasses,
+    PitchRange,
+    RequestError,
+    Score,
+    Variation,
+    hookimpl,
+    merge_result,
+)
 
 
 class ThirdsOptions(Options):
@@ -53,23 +61,19 @@ class ThirdsBelow(Model):
 
     def inpaint(self, request: EditRequest, options: ThirdsOptions, job) -> list[Variation]:
         score = request.score
-        tracks = [t.model_copy(update={"notes": list(t.notes)}) for t in score.tracks]
+        draft = [track.model_copy(update={"notes": []}) for track in score.tracks]
         for number, region in enumerate(request.regions):
             job.progress(number / len(request.regions))
             source = score.tracks[_source_track(score, region.track, options.source)]
             low, high, allowed = _limits(request, region.track)
-            kept = [n for n in tracks[region.track].notes if not region.start <= n.start < region.end]
-            written = []
             for note in source.notes:
                 if region.start <= note.start < region.end:
                     scale = allowed or score.key_at(note.start).pitch_classes
                     pitch = _fit(_steps_below(note.pitch, options.steps, scale), low, high)
-                    end = min(note.end, region.end)
-                    written.append(
-                        Note(start=note.start, duration=end - note.start, pitch=pitch, velocity=note.velocity)
-                    )
-            tracks[region.track].notes = sorted(kept + written, key=Note.key)
-        result = score.model_copy(update={"tracks": tracks})
+                    draft[region.track].notes.append(note.model_copy(update={"pitch": pitch}))
+        # merge_result keeps every note outside the regions as it was, takes the regions' notes
+        # from the draft and cuts any that would sound past the end of their region.
+        result = merge_result(score, score.model_copy(update={"tracks": draft}), request.regions)
         # A deterministic rule: every variation is the same, with probability one.
         return [Variation(score=result, log_prob=0.0, seed=seed) for seed in options.seeds()]
 
