@@ -304,6 +304,11 @@ def _write_variations(result: EditResult, output: Path, overwrite: bool) -> list
 @click.option("--midi-model", default=None, help="Model a live trigger runs.")
 @click.option("--device", default=None, help="auto (default), cpu, cuda or cuda:N.")
 @click.option(
+    "--preload",
+    multiple=True,
+    help="Model to load at start, so the first request does not wait for its weights; repeat for several.",
+)
+@click.option(
     "--queue-size",
     type=click.IntRange(1, 10_000),
     default=None,
@@ -357,6 +362,9 @@ def serve(config_file, **flags) -> None:
     )
     started = []
     try:
+        for name in settings.preload:
+            engine.load(name)
+            click.echo(f"scorehost: loaded {name} on {engine.host.model(name).device}", err=True)
         for name in settings.bridges:
             available[name].start(engine, settings)
             started.append(available[name])

@@ -2,9 +2,18 @@
 
 A request is checked when it is submitted (so a bad one is refused at once), then queued.
 The worker of the model's device runs it, batching queued jobs for the same model when the
-model can serve several at once. A plugin exception or a missed deadline ends that job with
-a clear error; a worker stuck in a model that ignores cancellation is abandoned and
-replaced, so the engine keeps serving.
+model can serve several at once. Its promises:
+
+- only live jobs hold a queue slot (a cancelled or timed-out one gives its slot back);
+- a plugin exception, a missed deadline or a cancellation ends that job alone: the other
+  jobs of its batch are served again;
+- a model that ignores its job's deadline or cancellation for longer than the grace is
+  abandoned: its worker is replaced, and the model serves no other job until the stuck
+  thread returns (so at most one abandoned thread per model and device);
+- a model is loaded once per device, under a lock of its own, outside any job's deadline
+  (or at start, with preload);
+- a model without its own inpaint_batch is served one job after another, each job running
+  only when its turn comes.
 """
 
 from __future__ import annotations
@@ -68,6 +77,7 @@ class Job:
     created: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
+    cancelled_at: float | None = None  # monotonic time cancel() was first asked
     _cancel: threading.Event = field(default_factory=threading.Event)
     _done: threading.Event = field(default_factory=threading.Event)
     _listeners: list[Callable[[Job], None]] = field(default_factory=list)
@@ -93,6 +103,8 @@ class Job:
 
     def cancel(self) -> bool:
         """Ask the job to stop; True if it had not finished yet."""
+        if self.cancelled_at is None:
+            self.cancelled_at = time.monotonic()
         self._cancel.set()
         if self.status == Status.QUEUED:
             self.finish(Status.CANCELLED, error=JobCancelled(f"job {self.id} was cancelled"))
@@ -148,6 +160,20 @@ class Job:
         self._notify()
         return True
 
+    def _stop_error(self) -> ScorehostError | None:
+        """The error this job should end with now (cancelled or past its deadline), if any."""
+        try:
+            self.check()
+        except ScorehostError as exc:
+            return exc
+        return None
+
+    def _overdue(self, now: float, grace: float) -> bool:
+        """Running past its deadline, or cancelled, for longer than the grace a model gets."""
+        if now > self.deadline + grace:
+            return True
+        return self.cancelled_at is not None and now > self.cancelled_at + grace
+
     def _timeout_message(self) -> str:
         limit = self.request.timeout
         return f"job {self.id} ran past its time limit" + (f" of {limit:g} s" if limit else "")
@@ -167,6 +193,7 @@ class _Worker:
         self.engine, self.device = engine, device
         self.current: list[Job] = []
         self.abandoned = False
+        self.loading = False  # a load() is running: deadlines do not run meanwhile
         self.thread = threading.Thread(target=self._run, name=f"scorehost-{device}", daemon=True)
         self.thread.start()
 
@@ -176,8 +203,12 @@ class _Worker:
             if batch is None:
                 return
             self.current = batch
-            self.engine._run_batch(batch)
-            self.current = []
+            try:
+                self.engine._run_batch(batch, self)
+            finally:
+                if self.abandoned:  # the stuck model returned at last: it may serve again
+                    self.engine._back_in_service(batch[0].model, self.device)
+                self.current = []
 
 
 class Engine:
@@ -204,7 +235,10 @@ class Engine:
         self._workers: dict[str, _Worker] = {}
         self._closed = False
         self._loaded: set[tuple[str, str]] = set()
-        self._load_lock = threading.Lock()
+        self._load_locks: dict[tuple[str, str], threading.Lock] = {}
+        # (model, device) -> the abandoned thread still inside it: that model serves no other
+        # job until the thread returns, which also bounds abandoned threads to one per model.
+        self._out_of_service: dict[tuple[str, str], threading.Thread] = {}
         self._supervisor = threading.Thread(target=self._supervise, name="scorehost-supervisor", daemon=True)
         self._supervisor.start()
 
@@ -235,7 +269,7 @@ class Engine:
         with self._cond:
             if self._closed:
                 raise QueueFull("the server is shutting down")
-            waiting = sum(len(q) for q in self._queues.values())
+            waiting = self._waiting()
             if waiting >= self.queue_size:
                 raise QueueFull(f"the queue is full ({waiting} jobs waiting); try again shortly")
             self._forget_oldest_finished()
@@ -244,6 +278,32 @@ class Engine:
             self._ensure_worker(device)
             self._cond.notify_all()
         return job
+
+    def _waiting(self) -> int:
+        """Jobs holding a queue slot: finished ones (cancelled or timed out while they waited)
+        are dropped first. Called with _cond held."""
+        for device, queue in self._queues.items():
+            if any(j.done for j in queue):
+                self._queues[device] = deque(j for j in queue if not j.done)
+        return sum(len(q) for q in self._queues.values())
+
+    def load(self, model_id: str, device: str | None = None) -> Model:
+        """Load a model onto a device once; loads of different models run at the same time."""
+        model = self.host.model(model_id)
+        device = device or (self.device if model.uses_accelerator else "cpu")
+        key = (model.model_id, device)
+        with self._cond:
+            lock = self._load_locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._loaded:
+                model.load(device)
+                self._loaded.add(key)
+        return model
+
+    def preload(self, model_ids: list[str]) -> None:
+        """Load these models now (at serve start), so no request waits for their weights."""
+        for model_id in model_ids:
+            self.load(model_id)
 
     def run(self, request: EditRequest, timeout: float | None = None) -> EditResult:
         """Submit and wait: the synchronous path for the CLI and simple clients."""
@@ -295,18 +355,20 @@ class Engine:
             self._workers[device] = _Worker(self, device)
 
     def _take(self, device: str) -> list[Job] | None:
-        """Next batch for a device: the oldest live job plus queued ones for the same model."""
+        """Next batch for a device: the oldest live job whose model is in service, plus queued
+        ones for the same model."""
         with self._cond:
             while True:
                 queue = self._queues.setdefault(device, deque())
                 while queue and queue[0].done:  # cancelled while waiting
                     queue.popleft()
-                if queue:
+                first = next((j for j in queue if not j.done and self._in_service(j.model, device)), None)
+                if first is not None:
                     break
                 if self._closed:
                     return None
-                self._cond.wait(0.5)
-            first = queue.popleft()
+                self._cond.wait(0.05 if queue else 0.5)
+            queue.remove(first)
             batch = [first]
             if first.model.max_batch > 1:
                 for job in list(queue):
@@ -315,34 +377,83 @@ class Engine:
                     if job.model is first.model and not job.done:
                         queue.remove(job)
                         batch.append(job)
-            for job in batch:
-                job.status, job.started = Status.RUNNING, time.time()
             return batch
 
-    def _run_batch(self, batch: list[Job]) -> None:
+    def _in_service(self, model: Model, device: str) -> bool:
+        """False while an abandoned thread is still inside this model. Called with _cond held."""
+        thread = self._out_of_service.get((model.model_id, device))
+        if thread is not None and not thread.is_alive():
+            del self._out_of_service[(model.model_id, device)]
+            thread = None
+        return thread is None
+
+    def _back_in_service(self, model: Model, device: str) -> None:
+        with self._cond:
+            self._out_of_service.pop((model.model_id, device), None)
+            self._cond.notify_all()
+
+    def _requeue(self, jobs: list[Job]) -> None:
+        """Put jobs that were stopped through no fault of their own back at the queue's head."""
+        with self._cond:
+            for job in reversed([j for j in jobs if not j.done]):
+                job.status, job.started = Status.QUEUED, None
+                self._queues.setdefault(job.device, deque()).appendleft(job)
+                self._ensure_worker(job.device)
+            self._cond.notify_all()
+
+    def _run_batch(self, batch: list[Job], worker: _Worker) -> None:
+        model = batch[0].model
+        worker.loading = True
+        loading_started = time.monotonic()
+        try:
+            self.load(model.model_id, batch[0].device)
+        except ScorehostError as exc:
+            for job in batch:
+                job.finish(_status_of(exc), error=exc)
+            return
+        except Exception as exc:
+            self._fail(batch, model, exc, "could not load")
+            return
+        finally:
+            worker.loading = False
+        for job in batch:  # the time a load took is not the job's
+            job.deadline += time.monotonic() - loading_started
+        if type(model).inpaint_batch is Model.inpaint_batch:  # served one by one: say so
+            for job in batch:
+                self._serve(model, [job])
+        else:
+            self._serve(model, batch)
+
+    def _serve(self, model: Model, batch: list[Job]) -> None:
         live = []
         for job in batch:
-            try:
-                job.check()
+            error = job._stop_error()
+            if error is None:
+                job.status, job.started = Status.RUNNING, time.time()
                 live.append(job)
-            except ScorehostError as exc:
-                job.finish(_status_of(exc), error=exc)
+            else:
+                job.finish(_status_of(error), error=error)
         if not live:
             return
-        model = live[0].model
         try:
-            self._load(model, live[0].device)
             outputs = model.inpaint_batch([(j.request, j.options, j) for j in live])
+        except (JobCancelled, JobTimeout) as exc:
+            # One job's cancellation or deadline ended the whole call: that job ends, the
+            # others of the batch are served again.
+            stopped = {j.id: j._stop_error() for j in live}
+            if not any(stopped.values()):
+                stopped = {j.id: exc for j in live}
+            for job in live:
+                if stopped[job.id] is not None:
+                    job.finish(_status_of(stopped[job.id]), error=stopped[job.id])
+            self._requeue([j for j in live if stopped[j.id] is None])
+            return
         except ScorehostError as exc:
             for job in live:
                 job.finish(_status_of(exc), error=exc)
             return
         except Exception as exc:
-            log.exception("model %s failed", model.model_id)
-            error = ScorehostError(f"model {model.model_id} failed: {type(exc).__name__}: {exc}")
-            error.code = "model_error"
-            for job in live:
-                job.finish(Status.FAILED, error=error)
+            self._fail(live, model, exc, "failed")
             return
         for job, variations in zip(live, outputs, strict=True):
             if isinstance(variations, ScorehostError):  # one item of the batch failed alone
@@ -350,11 +461,12 @@ class Engine:
             else:
                 self._complete(job, variations)
 
-    def _load(self, model: Model, device: str) -> None:
-        with self._load_lock:
-            if (model.model_id, device) not in self._loaded:
-                model.load(device)
-                self._loaded.add((model.model_id, device))
+    def _fail(self, jobs: list[Job], model: Model, exc: Exception, what: str) -> None:
+        log.exception("model %s %s", model.model_id, what)
+        error = ScorehostError(f"model {model.model_id} {what}: {type(exc).__name__}: {exc}")
+        error.code = "model_error"
+        for job in jobs:
+            job.finish(Status.FAILED, error=error)
 
     def _complete(self, job: Job, variations: list[Variation]) -> None:
         try:
@@ -384,33 +496,57 @@ class Engine:
         job.finish(Status.DONE, result=result)
 
     def _supervise(self) -> None:
-        """Time out jobs past their deadline; replace a worker stuck in a model that ignores it."""
+        """Time out jobs past their deadline; replace a worker stuck in a model that ignores
+        its job's deadline or cancellation for longer than the grace."""
         while True:
             time.sleep(0.05)
             now = time.monotonic()
             with self._cond:
                 if self._closed and not any(w.thread.is_alive() for w in self._workers.values()):
                     return
-                for queue in self._queues.values():
+                for device, queue in self._queues.items():
                     for job in list(queue):
                         if not job.done and now > job.deadline:
-                            job.finish(Status.TIMEOUT, error=JobTimeout(job._timeout_message()))
+                            job.finish(Status.TIMEOUT, error=JobTimeout(self._queued_timeout(job, device)))
                 for device, worker in list(self._workers.items()):
-                    overdue = [j for j in worker.current if now > j.deadline + self.grace]
-                    if overdue and not worker.abandoned:
-                        for job in worker.current:
-                            job._cancel.set()
-                            job.finish(Status.TIMEOUT, error=JobTimeout(job._timeout_message()))
-                        log.warning(
-                            "worker for %s stuck in %s; starting a new one",
-                            device,
-                            overdue[0].model.model_id,
-                        )
-                        worker.abandoned = True
-                        if any(self._queues.get(device)):
-                            self._ensure_worker(device)
-                        else:
-                            del self._workers[device]
+                    if not worker.abandoned and not worker.loading:
+                        self._unstick(device, worker, now)
+
+    def _unstick(self, device: str, worker: _Worker, now: float) -> None:
+        """End the overdue jobs of a stuck worker, requeue the rest of its batch, take the model
+        out of service until the thread returns, and start a new worker. With _cond held."""
+        running = [j for j in worker.current if j.status == Status.RUNNING and not j.done]
+        overdue = [j for j in running if j._overdue(now, self.grace)]
+        for job in worker.current:  # in a sequential batch, not yet started: just ends
+            if job.status == Status.QUEUED and not job.done and (error := job._stop_error()):
+                job.finish(_status_of(error), error=error)
+        if not overdue:
+            return
+        model = overdue[0].model
+        for job in overdue:
+            job._cancel.set()
+            error = job._stop_error() or JobTimeout(job._timeout_message())
+            job.finish(_status_of(error), error=error)
+        log.warning("worker for %s stuck in %s; starting a new one", device, model.model_id)
+        worker.abandoned = True
+        self._out_of_service[(model.model_id, device)] = worker.thread
+        rest = [j for j in worker.current if not j.done]
+        for job in reversed(rest):
+            job.status, job.started = Status.QUEUED, None
+            self._queues.setdefault(device, deque()).appendleft(job)
+        if any(not j.done for j in self._queues.get(device, ())):
+            self._ensure_worker(device)
+        else:
+            del self._workers[device]
+
+    def _queued_timeout(self, job: Job, device: str) -> str:
+        message = job._timeout_message()
+        if not self._in_service(job.model, device):
+            message += (
+                f" while model {job.model.model_id} was still busy with a request it was stopped from"
+                " (it ignores cancellation); try again once it returns"
+            )
+        return message
 
 
 def _status_of(error: ScorehostError) -> Status:

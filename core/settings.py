@@ -45,6 +45,9 @@ class Settings(BaseSettings):
         description="Also save each triggered live fill as a MIDI file here (an allowed folder).",
     )
     device: str | None = Field(default=None, description="auto, cpu, cuda or cuda:N.")
+    preload: list[str] = Field(
+        default=[], description="Models to load at start, so the first request does not wait for weights."
+    )
     queue_size: int = Field(
         default=64, ge=1, le=10_000, description="Jobs waiting at most; more are refused as busy."
     )

@@ -72,3 +72,37 @@ def test_serve_help_documents_every_setting():
         "--allow-dir",
     ):
         assert flag in text
+
+
+def test_serve_preloads_models_before_listening():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scorehost.core", "serve", "--http-port", "0", "--preload", "mmm"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "SCOREHOST_PLUGINS": ""},
+    )
+    try:
+        lines = []
+        while not any("listening on" in line for line in lines):
+            line = proc.stderr.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        assert any(line.startswith("scorehost: loaded mmm on cpu") for line in lines), lines
+        assert [i for i, x in enumerate(lines) if "loaded mmm" in x] < [
+            i for i, x in enumerate(lines) if "listening" in x
+        ]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+
+
+def test_serve_refuses_to_preload_an_unknown_model():
+    proc = subprocess.run(
+        [sys.executable, "-m", "scorehost.core", "serve", "--http-port", "0", "--preload", "nope"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "SCOREHOST_PLUGINS": ""},
+    )
+    assert proc.returncode == 1
+    assert "unknown model 'nope'" in proc.stderr.strip().splitlines()[-1]
