@@ -15,6 +15,7 @@ import click
 from .cliparse import add_named_tracks, parse_constraint, parse_option, parse_region
 from .errors import RequestError, ScorehostError
 from .host import Host
+from .newplugin import new_plugin
 from .requests import EditRequest, EditResult
 from .scoreio import SUFFIXES, read_score, write_score
 
@@ -399,6 +400,9 @@ def train() -> None:
 @cli.group(name="eval")
 def evaluate() -> None:
     """Evaluate a model on held-out data (each model plugin adds its own command)."""
+
+
+cli.add_command(new_plugin)
 
 
 def main() -> None:
