@@ -303,6 +303,22 @@ def _write_variations(result: EditResult, output: Path, overwrite: bool) -> list
 )
 @click.option("--midi-fill", default=None, help="Region a live trigger fills, e.g. ch2:1-4.")
 @click.option("--midi-model", default=None, help="Model a live trigger runs.")
+@click.option("--midi-in", default=None, help="Name of the live MIDI input port [default: scorehost in].")
+@click.option("--midi-out", default=None, help="Name of the live MIDI output port [default: scorehost out].")
+@click.option(
+    "--midi-backend",
+    default=None,
+    help="mido backend, e.g. mido.backends.rtmidi/UNIX_JACK [default: MIDO_BACKEND, else mido's].",
+)
+@click.option(
+    "--midi-meter", default=None, help="Meter of live recordings (MIDI clock has none) [default: 4/4]."
+)
+@click.option(
+    "--midi-save-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also save each triggered live fill as a MIDI file here (an allowed folder).",
+)
 @click.option("--device", default=None, help="auto (default), cpu, cuda or cuda:N.")
 @click.option(
     "--preload",
