@@ -3,6 +3,10 @@ resource (create, poll, fetch the result as score-JSON, MusicXML or MIDI, cancel
 
 Errors are JSON, {"error": {"code", "message", "field"}}, with a status that says whose fault
 it is. The app never lets an exception out: a failing request is answered and forgotten.
+
+The event loop only routes and waits: reading a score, checking a request, encoding a result
+and writing files run in threads, so a big upload never holds up /v1/health or other clients.
+The output files of jobs are written by the app's own threads, not the engine's worker.
 """
 
 from __future__ import annotations
@@ -12,12 +16,17 @@ import base64
 import binascii
 import hmac
 import logging
+import threading
+from collections.abc import AsyncIterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from scorehost.core.engine import Engine, Job, Status
 from scorehost.core.errors import JobCancelled, RequestError, ScorehostError
@@ -35,6 +44,7 @@ log = logging.getLogger("scorehost.http")
 ResultFormat = Literal["json", "musicxml", "midi"]
 _MEDIA = {"musicxml": "application/vnd.recordare.musicxml+xml", "midi": "audio/midi"}
 _SUFFIX = {"musicxml": ".musicxml", "midi": ".mid"}
+_ANY = TypeAdapter(Any)
 _STATUS = {
     "bad_request": 400,
     "bad_score": 400,
@@ -88,13 +98,21 @@ class EditBody(BaseModel):
 
 
 def create_app(engine: Engine, settings: Settings) -> FastAPI:
+    paths = PathPolicy(settings.allowed_dirs)
+    outputs = _Outputs(paths)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await run_in_threadpool(outputs.close)
+
     app = FastAPI(
         title="scorehost",
         description="Region inpainting for symbolic music: rewrite these cells, keep the rest, obey these constraints.",
         version="1",
+        lifespan=lifespan,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    paths = PathPolicy(settings.allowed_dirs)
 
     async def authorized(request: Request) -> None:
         if settings.token:
@@ -117,27 +135,44 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
     async def model(model_id: str) -> dict[str, Any]:
         return engine.host.model(model_id).info()
 
-    @app.post("/v1/edit")
-    async def edit(body: EditBody, request: Request, format: ResultFormat = "json") -> dict[str, Any]:
+    def submit(body: EditBody) -> Job:
+        return engine.submit(_edit_request(body, paths, settings))
+
+    @app.post("/v1/edit", response_model=dict[str, Any])
+    async def edit(body: EditBody, request: Request, format: ResultFormat = "json") -> Response:
         """Run an edit and answer with its result: the simple path for plugins and scripts."""
-        job = engine.submit(_edit_request(body, paths, settings))
+        job = await run_in_threadpool(submit, body)
         await _wait(job, request)
-        result = job.wait(0)
-        _write_output(body, result, paths)
-        engine.forget(job.id)
-        return _result_json(result, format)
+
+        def answer() -> Response:
+            result = job.wait(0)
+            _write_output(body, result, paths)
+            engine.forget(job.id)
+            return _json(_result_json(result, format))
+
+        return await run_in_threadpool(answer)
 
     @app.post("/v1/jobs", status_code=202)
     async def create_job(body: EditBody) -> dict[str, Any]:
-        job = engine.submit(_edit_request(body, paths, settings))
-        if body.output_path:
-            paths.writable(body.output_path)  # refuse now rather than after the work
-            job.on_change(lambda j: _write_when_done(j, body, paths))
-        return job.summary()
+        def create() -> dict[str, Any]:
+            job = submit(body)
+            if body.output_path:
+                try:
+                    paths.writable(body.output_path)  # refuse now rather than after the work
+                except ScorehostError:
+                    job.cancel()  # nobody was told its id: it must not run
+                    engine.forget(job.id)
+                    raise
+                outputs.watch(job, body)
+            return job.summary()
+
+        return await run_in_threadpool(create)
 
     @app.get("/v1/jobs/{job_id}")
     async def job_status(job_id: str) -> dict[str, Any]:
-        return _job(engine, job_id).summary()
+        job = _job(engine, job_id)
+        await outputs.written(job)  # a client told "done" finds the output file there
+        return job.summary()
 
     @app.get("/v1/jobs/{job_id}/result")
     async def job_result(
@@ -146,15 +181,20 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
         job = _job(engine, job_id)
         if not job.done:
             raise ScorehostError(f"job {job_id} is {job.status}; poll /v1/jobs/{job_id} until it is done")
-        result = job.wait(0)  # raises the job's error
-        if variation is None:
-            return _result_json(result, format)
-        if variation >= len(result.variations):
-            raise RequestError(f"the job has {len(result.variations)} variations", "variation")
-        score = result.variations[variation].score
-        if format == "json":
-            return score.model_dump()
-        return Response(score_bytes(score, _SUFFIX[format]), media_type=_MEDIA[format])
+        await outputs.written(job)  # so that a failed write's warning is in the result
+
+        def answer() -> Response:
+            result = job.wait(0)  # raises the job's error
+            if variation is None:
+                return _json(_result_json(result, format))
+            if variation >= len(result.variations):
+                raise RequestError(f"the job has {len(result.variations)} variations", "variation")
+            score = result.variations[variation].score
+            if format == "json":
+                return _json(score.model_dump())
+            return Response(score_bytes(score, _SUFFIX[format]), media_type=_MEDIA[format])
+
+        return await run_in_threadpool(answer)
 
     @app.delete("/v1/jobs/{job_id}")
     async def cancel_job(job_id: str) -> dict[str, Any]:
@@ -273,6 +313,12 @@ def _job(engine: Engine, job_id: str) -> Job:
     return job
 
 
+def _json(data: Any) -> Response:
+    """The JSON response FastAPI makes of a handler's answer (pydantic's encoder), made in the
+    calling thread rather than on the event loop."""
+    return Response(_ANY.dump_json(data), media_type="application/json")
+
+
 def _result_json(result: EditResult, format: ResultFormat) -> dict[str, Any]:
     data = result.model_dump()
     if format != "json":
@@ -291,9 +337,53 @@ def _write_output(body: EditBody, result: EditResult, paths: PathPolicy) -> None
         write_score(result.variations[0].score, paths.writable(body.output_path))
 
 
-def _write_when_done(job: Job, body: EditBody, paths: PathPolicy) -> None:
-    if job.done and job.status == Status.DONE and job.result is not None:
+class _Outputs:
+    """Writes the output file of each job that asked for one, once, when it is done: in a small
+    pool of the app's own threads, never on the engine's worker or the event loop."""
+
+    def __init__(self, paths: PathPolicy) -> None:
+        self.paths = paths
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="scorehost-http-write")
+        self._pending: dict[str, Future[None]] = {}  # job id -> set once its file is handled
+
+    def watch(self, job: Job, body: EditBody) -> None:
+        handled: Future[None] = Future()
+        handled.set_running_or_notify_cancel()  # a waiter that goes away cannot cancel it
+        self._pending[job.id] = handled
+        once = threading.Lock()  # taken by the first call that sees the job done, never released
+
+        def changed(j: Job) -> None:
+            if not j.done or not once.acquire(blocking=False):
+                return
+            try:
+                self._pool.submit(self._write, j, body, handled)
+            except RuntimeError:  # the app is shutting down: write here rather than not at all
+                self._write(j, body, handled)
+
+        job.on_change(changed)
+        changed(job)  # it may have finished before the listener was added
+
+    async def written(self, job: Job) -> None:
+        """Return once a finished job's output file is written (or its failure noted)."""
+        handled = self._pending.get(job.id)
+        if handled is not None and job.done:
+            await asyncio.wrap_future(handled)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def _write(self, job: Job, body: EditBody, handled: Future[None]) -> None:
+        result = job.result if job.status == Status.DONE else None
         try:
-            _write_output(body, job.result, paths)
+            if result is not None:
+                _write_output(body, result, self.paths)
         except ScorehostError as exc:
-            job.warn(f"could not write {body.output_path}: {exc}")
+            warning = f"could not write {body.output_path}: {exc}"
+            job.warn(warning)
+            if result is not None:  # it was made before the write: it holds a copy of the warnings
+                result.warnings.append(warning)
+        except Exception:
+            log.exception("writing %s failed", body.output_path)
+        finally:
+            handled.set_result(None)
+            self._pending.pop(job.id, None)
