@@ -15,8 +15,10 @@ import click
 import pytest
 from click.testing import CliRunner
 
+import scorehost.core
 from scorehost.core import errors, hookspecs
 from scorehost.core.cli import cli, serve
+from scorehost.core.newplugin import write_plugin
 from scorehost.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,3 +120,33 @@ def test_every_error_code_is_documented(doc):
     documented = set(re.findall(r"`([a-z_]+)`", text))
     missing = {cls: code for cls, code in error_codes().items() if code not in documented}
     assert not missing, f"{doc} does not document these error codes (class: code): {missing}"
+
+
+QUOTE = re.compile(r"<!-- quote: (?P<source>[^>]+?) -->\n```\w*\n(?P<code>.*?)\n```", re.DOTALL)
+
+
+def test_code_quoted_in_the_plugin_tutorial_is_the_real_code(tmp_path):
+    """docs/plugins.md marks each block copied from a file with <!-- quote: PATH --> (or
+    <!-- quote: new-plugin NAME: FILE --> for a file the template writes); each must stand
+    in that file as it is."""
+    quotes = list(QUOTE.finditer((ROOT / "docs/plugins.md").read_text()))
+    assert len(quotes) >= 10
+    drifted, generated = [], {}
+    for quote in quotes:
+        source = quote["source"]
+        if source.startswith("new-plugin "):
+            name, _, relative = source.removeprefix("new-plugin ").partition(": ")
+            if name not in generated:
+                generated[name] = write_plugin(name, tmp_path)
+            path = generated[name] / relative
+        else:
+            path = ROOT / source
+        if quote["code"] not in path.read_text():
+            drifted.append(f"{source}: {quote['code'].splitlines()[0]!r}")
+    assert not drifted, f"docs/plugins.md quotes code that is not in the file: {drifted}"
+
+
+def test_every_public_name_is_in_the_plugin_docs():
+    text = (ROOT / "docs/plugins.md").read_text()
+    missing = [name for name in scorehost.core.__all__ if f"`{name}`" not in text]
+    assert not missing, f"docs/plugins.md does not mention these names of scorehost.core: {missing}"
