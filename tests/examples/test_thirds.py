@@ -7,7 +7,8 @@ import pytest
 
 from scorehost.core.engine import Engine
 from scorehost.core.host import Host
-from scorehost.core.requests import EditRequest, PitchClasses, PitchRange, Region
+from scorehost.core.requests import EditRequest, PitchRange, Region
+from scorehost.core.testing import check_model
 
 pytestmark = pytest.mark.skipif(
     not any(ep.name == "thirds" for ep in importlib.metadata.entry_points(group="scorehost")),
@@ -15,25 +16,25 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_writes_the_alto_a_third_below_in_key_and_range(chorale):
-    engine = Engine(Host(env={"SCOREHOST_PLUGINS": "thirds"}), device="cpu")
+def test_the_engine_serves_the_installed_plugin_as_check_model_runs_it(chorale):
     bars = chorale.bars()
     request = EditRequest(
         model="thirds-below",
         score=chorale,
-        regions=[Region(track=1, start=bars[1].start, end=bars[4].end)],
-        constraints=[PitchRange(track=1, low=57, high=72), PitchClasses.from_key(6, "minor")],
-        options={"source": "soprano", "variations": 2, "seed": 3},
+        regions=[Region(track=2, start=bars[2].start, end=bars[3].end)],  # the tenor, a sixth below the alto
+        constraints=[PitchRange(track=2, low=48, high=67)],
+        options={"source": "alto", "steps": 5, "variations": 2, "seed": 11},
     )
-    result = engine.run(request, timeout=30)
-    engine.shutdown()
-    assert [v.seed for v in result.variations] == [3, 4]
-    written = [
-        n for n in result.variations[0].score.tracks[1].notes if bars[1].start <= n.start < bars[4].end
-    ]
-    soprano = {n.start: n.pitch for n in chorale.tracks[0].notes}
-    assert written and all(57 <= n.pitch <= 72 and n.pitch % 12 in {6, 8, 9, 11, 1, 2, 4} for n in written)
-    assert all((soprano[n.start] - n.pitch) % 12 in (3, 4) for n in written)
+    host = Host(env={"SCOREHOST_PLUGINS": "thirds"})
+    engine = Engine(host, device="cpu")
+    try:
+        result = engine.run(request, timeout=30)
+    finally:
+        engine.shutdown()
+    expected = check_model(host.model("thirds-below"), request)
+    assert [v.seed for v in result.variations] == [11, 12]
+    assert [v.score for v in result.variations] == [v.score for v in expected]
+    assert result.variations[0].score != chorale  # it wrote something
 
 
 def test_refuses_to_follow_itself(chorale):
