@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
-from .errors import ScorehostError, UnsupportedConstraint
+from .errors import RequestError, ScorehostError, UnsupportedConstraint
 from .requests import EditRequest, Options, Variation
 
 
@@ -99,7 +99,9 @@ class Model:
     # ---- checking -------------------------------------------------------------------------
 
     def check(self, request: EditRequest, options: Options) -> None:
-        """Refuse, with a RequestError, what this model cannot do; called before queueing."""
+        """Refuse, with a RequestError, what this model cannot do; called before queueing.
+        Subclasses that override it call super().check() first."""
+        self._check_capabilities(request)
         for i, constraint in enumerate(request.constraints):
             if constraint.type not in self.capabilities.constraints:
                 honoured = ", ".join(sorted(self.capabilities.constraints)) or "none"
@@ -107,6 +109,31 @@ class Model:
                     f"model {self.model_id} does not honour {constraint.type} constraints "
                     f"(it honours: {honoured})",
                     f"constraints[{i}]",
+                )
+
+    def _check_capabilities(self, request: EditRequest) -> None:
+        """The regions against what capabilities declare: track count, several tracks, drum
+        tracks, tracks empty in the input."""
+        caps, score = self.capabilities, request.score
+        if caps.max_tracks is not None and len(score.tracks) > caps.max_tracks:
+            raise RequestError(
+                f"model {self.model_id} reads at most {caps.max_tracks} tracks; the score has {len(score.tracks)}",
+                "score.tracks",
+            )
+        if not caps.multi_track_regions and len({r.track for r in request.regions}) > 1:
+            raise RequestError(f"model {self.model_id} rewrites one track per request", "regions")
+        for i, region in enumerate(request.regions):
+            track = score.tracks[region.track]
+            if track.is_drum and not caps.drums:
+                raise RequestError(
+                    f"model {self.model_id} does not write drum tracks ({track.name or f'track {region.track}'})",
+                    f"regions[{i}]",
+                )
+            if not track.notes and not caps.new_tracks:
+                raise RequestError(
+                    f"model {self.model_id} rewrites notes and cannot fill a track that is empty "
+                    f"({track.name or f'track {region.track}'}); use a model that writes new tracks",
+                    f"regions[{i}]",
                 )
 
     # ---- running --------------------------------------------------------------------------

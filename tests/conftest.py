@@ -35,7 +35,9 @@ class Echo(Model):
 
     model_id = "echo"
     description = "test: returns the input unchanged"
-    capabilities = Capabilities(constraints=frozenset({"pitch_range", "pinned_notes"}))
+    capabilities = Capabilities(
+        constraints=frozenset({"pitch_range", "pinned_notes"}), new_tracks=True, drums=True
+    )
 
     def inpaint(self, request, options, job):
         job.progress(0.5)
@@ -137,6 +139,7 @@ class Octave(Model):
 
     model_id = "octave"
     description = "test: copies track 0 an octave down into the regions"
+    capabilities = Capabilities(new_tracks=True)
 
     def inpaint(self, request, options, job):
         score = request.score
