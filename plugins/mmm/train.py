@@ -20,7 +20,14 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from scorehost.plugins.lib.training import export_weights, learning_rate, load_checkpoint, save_checkpoint
+from scorehost.plugins.lib.training import (
+    export_weights,
+    learning_rate,
+    load_checkpoint,
+    load_weights,
+    read_config,
+    save_checkpoint,
+)
 from scorehost.plugins.lib.transformer import GPT, GPTConfig, parameter_count
 from scorehost.plugins.lib.vocab import Vocab
 
@@ -150,14 +157,22 @@ def infill_nll(net: GPT, examples: list[list[int]], vocab: Vocab, device: str, b
 
 
 def train(out: Path, weights: Path, data: Path | None, minutes: float, batch: int, net_config: dict,
-          lr: float, eval_every: int, threads: int, device: str) -> dict:  # fmt: skip
+          lr: float, eval_every: int, threads: int, device: str, init: Path | None = None) -> dict:  # fmt: skip
     torch.set_num_threads(threads)
     vocab, splits = build_dataset(out / "data", data)
-    config = GPTConfig(vocab_size=len(vocab), **net_config)
-    net = GPT(config).to(device)
+    ckpt = out / "checkpoint.pt"
+    if init is not None and not ckpt.exists():
+        net, vocab = _initial_network(init, vocab)
+        print(
+            f"starting from the weights in {init} (step {read_config(init, 'mmm')['training'].get('step')})"
+        )
+        config = net.config
+    else:
+        config = GPTConfig(vocab_size=len(vocab), **net_config)
+        net = GPT(config)
+    net = net.to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.01)
     state = {"step": 0, "elapsed": 0.0, "best_valid": float("inf"), "log": []}
-    ckpt = out / "checkpoint.pt"
     if ckpt.exists():
         state = load_checkpoint(ckpt, net, opt, device)
         print(f"resumed at step {state['step']} ({state['elapsed'] / 60:.1f} min)")
@@ -192,6 +207,21 @@ def train(out: Path, weights: Path, data: Path | None, minutes: float, batch: in
     return state
 
 
+def _initial_network(init: Path, vocab: Vocab) -> tuple[GPT, Vocab]:
+    """Shipped (or exported) weights to train on from, with their own vocabulary, which must
+    name the same tokens as the one built from the data (density levels come with the weights,
+    so the controls keep meaning what the network learned)."""
+    config = read_config(init, "mmm")
+    saved = Vocab.from_json(config["vocab"])
+    if saved.tokens != vocab.tokens:
+        raise click.ClickException(
+            f"the weights in {init} have another token list than this data's vocabulary"
+        )
+    net = GPT(GPTConfig(**config["network"]))
+    load_weights(net, init, "mmm")
+    return net.float(), saved
+
+
 def _evaluate_and_save(net, opt, state, held_out, vocab, config, device, ckpt, weights, data) -> None:
     valid = infill_nll(net, held_out["valid"], vocab, device)
     entry = {"step": state["step"], "minutes": round(state["elapsed"] / 60, 2), "valid_infill_nll": valid}
@@ -216,6 +246,9 @@ def _evaluate_and_save(net, opt, state, held_out, vocab, config, device, ckpt, w
               help="Where the best weights are exported.")  # fmt: skip
 @click.option("--data", type=click.Path(path_type=Path, exists=True, file_okay=False), default=None,
               help="A folder of your own MIDI/MusicXML files (default: music21's corpus and mma accompaniment).")  # fmt: skip
+@click.option("--init", type=click.Path(path_type=Path, exists=True, file_okay=False), default=None,
+              help="Start from these weights (e.g. the shipped ones, plugins/mmm/weights) instead of from scratch; "
+              "their network shape is used. Ignored when --out holds a checkpoint to resume.")  # fmt: skip
 @click.option("--minutes", type=float, default=60.0, show_default=True, help="Training time budget.")
 @click.option("--batch", type=int, default=16, show_default=True)
 @click.option("--context", type=int, default=1024, show_default=True, help="Longest sequence, in tokens.")
@@ -227,12 +260,12 @@ def _evaluate_and_save(net, opt, state, held_out, vocab, config, device, ckpt, w
 @click.option("--threads", type=int, default=2, show_default=True)
 @click.option("--device", default=None, help="cpu, cuda; default: CUDA when present.")
 def train_command(
-    out, weights, data, minutes, batch, context, dim, layers, heads, lr, eval_every, threads, device
+    out, weights, data, init, minutes, batch, context, dim, layers, heads, lr, eval_every, threads, device
 ) -> None:
     """Train the mmm network (bar and track infilling); resumes from --out."""
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     net_config = {"context": context, "dim": dim, "layers": layers, "heads": heads}
-    state = train(out, weights, data, minutes, batch, net_config, lr, eval_every, threads, device)
+    state = train(out, weights, data, minutes, batch, net_config, lr, eval_every, threads, device, init)
     click.echo(f"done: {state['step']} steps, best valid infill NLL {state['best_valid']:.4f}")
 
 
