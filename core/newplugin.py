@@ -115,13 +115,13 @@ class $cls(Model):
         """Refuse, before the job is queued, what this model cannot do."""
         super().check(request, options)  # refuses constraints not in capabilities.constraints
         source = _source(request, options)
+        if request.score.tracks[source].is_drum:  # (drum tracks to write are refused by super())
+            raise RequestError("a drum track has no pitches to transpose", "options.source")
         for i, region in enumerate(request.regions):
             if region.track == source:
                 raise RequestError(
                     f"track {source} cannot be written from itself; set the source option", f"regions[{i}]"
                 )
-            if request.score.tracks[region.track].is_drum or request.score.tracks[source].is_drum:
-                raise RequestError("drum tracks have no pitches to transpose", f"regions[{i}]")
         for i, constraint in enumerate(request.constraints):
             if isinstance(constraint, PitchRange) and constraint.high - constraint.low < 11:
                 raise RequestError(

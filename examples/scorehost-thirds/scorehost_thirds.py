@@ -56,8 +56,8 @@ class ThirdsBelow(Model):
                 raise RequestError(
                     f"track {region.track} cannot follow itself; set the source option", "options.source"
                 )
-            if request.score.tracks[region.track].is_drum or request.score.tracks[source].is_drum:
-                raise RequestError("drum tracks have no key to move in", "regions")
+            if request.score.tracks[source].is_drum:  # (drum tracks to write are refused by super())
+                raise RequestError("a drum track has no key to move in", "options.source")
 
     def inpaint(self, request: EditRequest, options: ThirdsOptions, job) -> list[Variation]:
         score = request.score

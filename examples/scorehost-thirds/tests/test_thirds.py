@@ -85,6 +85,13 @@ def test_refuses_to_follow_itself(melody):
         check_model(scorehost_thirds.ThirdsBelow(), request, {"source": 0})
 
 
+def test_refuses_to_follow_a_drum_track(melody):
+    melody.tracks[0].is_drum = True
+    request = EditRequest(model="thirds-below", score=melody, regions=[Region(track=1, start=0, end=480)])
+    with pytest.raises(RequestError, match="no key to move in"):
+        check_model(scorehost_thirds.ThirdsBelow(), request)
+
+
 def test_refuses_constraints_it_does_not_honour(melody):
     request = EditRequest(
         model="thirds-below",
