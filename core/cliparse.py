@@ -11,20 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from .constraints import SHORT_FORMS, Constraint
 from .errors import RequestError, pydantic_message
-from .requests import (
-    Constraint,
-    Instrument,
-    KeepRhythm,
-    NoteDensity,
-    PinnedNote,
-    PinnedNotes,
-    PitchClasses,
-    PitchRange,
-    Polyphony,
-    Region,
-    Theme,
-)
+from .requests import Region
 from .score import PITCH_NAMES, ROLES, Score, Track
 
 _CONSTRAINT = TypeAdapter(Constraint)
@@ -145,73 +134,15 @@ def parse_constraint(score: Score, spec: str) -> Constraint:
     kind, _, rest = spec.partition(":")
     args = rest.split(":") if rest else []
     try:
-        return _SHORT_FORMS[kind.strip().lower()](score, args, field)
+        kind = kind.strip().lower()
+        return SHORT_FORMS[kind].from_short(kind, score, args, field)
     except KeyError:
-        known = ", ".join(sorted(_SHORT_FORMS))
+        known = ", ".join(sorted(SHORT_FORMS))
         raise RequestError(f"unknown constraint {kind!r} (known: {known}, or a JSON object)", field) from None
     except ValidationError as exc:  # before ValueError, which it subclasses: say which value is wrong
         raise RequestError(pydantic_message(exc), field) from None
     except (IndexError, ValueError):
         raise RequestError("missing or malformed parts; see scorehost edit --help", field) from None
-
-
-def _range(score: Score, args: list[str], field: str) -> PitchRange:
-    low, high = args[1].split("-")
-    return PitchRange(
-        track=track_refs(score, args[0], field)[0], low=parse_pitch(low, field), high=parse_pitch(high, field)
-    )
-
-
-def _key(score: Score, args: list[str], field: str) -> PitchClasses:
-    tonic, mode = parse_key(args[0], field)
-    tracks = track_refs(score, args[1], field) if len(args) > 1 else None
-    return PitchClasses.from_key(tonic, mode, tracks)
-
-
-def _pitch_classes(score: Score, args: list[str], field: str) -> PitchClasses:
-    tracks = track_refs(score, args[1], field) if len(args) > 1 else None
-    return PitchClasses(pitch_classes=[int(p) for p in args[0].split(",")], tracks=tracks)
-
-
-def _keep_rhythm(score: Score, args: list[str], field: str) -> KeepRhythm:
-    return KeepRhythm(tracks=track_refs(score, args[0], field) if args else None)
-
-
-def _pin(score: Score, args: list[str], field: str) -> PinnedNotes:
-    track = track_refs(score, args[0], field)[0]
-    note = PinnedNote(track=track, start=int(args[1].lstrip("t")), pitch=parse_pitch(args[2], field))
-    return PinnedNotes(notes=[note])
-
-
-def _density(score: Score, args: list[str], field: str) -> NoteDensity:
-    return NoteDensity(track=track_refs(score, args[0], field)[0], notes_per_bar=float(args[1]))
-
-
-def _polyphony(score: Score, args: list[str], field: str) -> Polyphony:
-    return Polyphony(track=track_refs(score, args[0], field)[0], max_notes=int(args[1]))
-
-
-def _instrument(score: Score, args: list[str], field: str) -> Instrument:
-    return Instrument(track=track_refs(score, args[0], field)[0], program=int(args[1]))
-
-
-def _theme(score: Score, args: list[str], field: str) -> Theme:
-    start, end = parse_span(score, args[0], field)
-    track = track_refs(score, args[1], field)[0] if len(args) > 1 else None
-    return Theme(start=start, end=end, track=track)
-
-
-_SHORT_FORMS = {
-    "range": _range,
-    "key": _key,
-    "pitch-classes": _pitch_classes,
-    "keep-rhythm": _keep_rhythm,
-    "pin": _pin,
-    "density": _density,
-    "polyphony": _polyphony,
-    "instrument": _instrument,
-    "theme": _theme,
-}
 
 
 def parse_option(pair: str) -> tuple[str, Any]:

@@ -9,18 +9,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from .constraints import Outcome
 from .errors import ScorehostError
-from .requests import (
-    EditRequest,
-    Instrument,
-    KeepRhythm,
-    PinnedNotes,
-    PitchClasses,
-    PitchRange,
-    Polyphony,
-    Region,
-)
-from .score import Note, Score, most_at_once
+from .requests import EditRequest, Region
+from .score import Note, Score
 
 
 def spans_by_track(regions: list[Region]) -> dict[int, list[tuple[int, int]]]:
@@ -78,59 +70,5 @@ def merge_result(original: Score, generated: Score, regions: list[Region]) -> Sc
 
 def constraint_violations(request: EditRequest, result: Score) -> list[str]:
     """Hard constraints the result breaks (empty when it obeys them all)."""
-    spans = spans_by_track(request.regions)
-    written = {
-        index: [n for n in track.notes if is_written(spans, index, n.start)]
-        for index, track in enumerate(result.tracks)
-    }
-    problems: list[str] = []
-    for constraint in request.constraints:
-        if isinstance(constraint, PinnedNotes):
-            for pin in constraint.notes:
-                if not any(
-                    n.start == pin.start
-                    and n.pitch == pin.pitch
-                    and (pin.duration is None or n.duration == pin.duration)
-                    for n in written[pin.track]
-                ):
-                    problems.append(
-                        f"pinned note {pin.pitch} at tick {pin.start} on track {pin.track} is missing"
-                    )
-        elif isinstance(constraint, PitchRange):
-            outside = [
-                n.pitch for n in written[constraint.track] if not constraint.low <= n.pitch <= constraint.high
-            ]
-            if outside:
-                problems.append(
-                    f"track {constraint.track} has notes outside {constraint.low}..{constraint.high}: {outside[:5]}"
-                )
-        elif isinstance(constraint, PitchClasses):
-            allowed = set(constraint.pitch_classes)
-            for index in constraint.tracks or list(spans):
-                bad = [n.pitch for n in written[index] if n.pitch % 12 not in allowed]
-                if bad:
-                    problems.append(f"track {index} has notes outside the allowed pitch classes: {bad[:5]}")
-        elif isinstance(constraint, KeepRhythm):
-            for index in constraint.tracks or list(spans):
-                before = _rhythm(request.score, spans, index)
-                after = _rhythm(result, spans, index)
-                if before != after:
-                    problems.append(f"track {index} does not keep the rhythm it had")
-        elif isinstance(constraint, Polyphony):
-            most = most_at_once(written[constraint.track])
-            if most > constraint.max_notes:
-                problems.append(
-                    f"track {constraint.track} has {most} notes sounding at once (limit {constraint.max_notes})"
-                )
-        elif (
-            isinstance(constraint, Instrument)
-            and result.tracks[constraint.track].program != constraint.program
-        ):
-            problems.append(f"track {constraint.track} is not set to program {constraint.program}")
-    return problems
-
-
-def _rhythm(score: Score, spans, index: int) -> list[tuple[int, int]]:
-    return sorted(
-        {(n.start, n.duration) for n in score.tracks[index].notes if is_written(spans, index, n.start)}
-    )
+    outcome = Outcome(before=request.score, after=result, spans=spans_by_track(request.regions))
+    return [problem for constraint in request.constraints for problem in constraint.violations(outcome)]
