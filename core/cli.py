@@ -377,6 +377,7 @@ def serve(config_file, **flags) -> None:
         default_timeout=settings.timeout,
         max_notes=settings.max_notes,
     )
+    stop = _stop_on_signal()
     started = []
     try:
         for name in settings.preload:
@@ -389,7 +390,8 @@ def serve(config_file, **flags) -> None:
         click.echo(
             f"scorehost: serving {len(get_host().models())} models on {engine.device}; Ctrl-C stops", err=True
         )
-        _wait_for_signal()
+        while not stop.wait(0.5):
+            pass
     finally:
         click.echo("scorehost: stopping", err=True)
         for bridge in reversed(started):
@@ -397,15 +399,16 @@ def serve(config_file, **flags) -> None:
         engine.shutdown(cancel=True)
 
 
-def _wait_for_signal() -> None:
+def _stop_on_signal():
+    """An event set by SIGINT or SIGTERM; installed before anything starts, so a signal that
+    comes while models load or bridges start still stops the server cleanly."""
     import signal
     import threading
 
     stop = threading.Event()
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, lambda *_: stop.set())
-    while not stop.wait(0.5):
-        pass
+    return stop
 
 
 @cli.group()
