@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from .cliparse import add_named_tracks, parse_constraint, parse_option, parse_region
+from .cliparse import build_request, parse_option
 from .errors import RequestError, ScorehostError
 from .host import Host
 from .newplugin import new_plugin
@@ -159,14 +159,8 @@ def edit(
     """Rewrite regions of the score IN with a model and write the result to OUT."""
     check_output(input_path, output, overwrite)
     score = read_score(input_path)
-    score = add_named_tracks(score, [spec.partition(":")[0] for spec in regions])
-    request = EditRequest(
-        model=model_id,
-        score=score,
-        regions=[r for spec in regions for r in parse_region(score, spec)],
-        constraints=[parse_constraint(score, spec) for spec in constraints],
-        options=_options(options, variations, seed),
-        timeout=timeout,
+    request = build_request(
+        model_id, score, regions, constraints, _options(options, variations, seed), timeout
     )
     result = _run(request, device)
     for path in _write_variations(result, output, overwrite):
@@ -191,14 +185,8 @@ def demo(model_id: str, piece: str, device: str | None) -> None:
     except Exception as exc:
         raise RequestError(f"no corpus piece {piece!r} ({exc})", "--piece") from None
     voices = [t.role for t in score.tracks]
-    request = EditRequest(
-        model=model_id,
-        score=score,
-        regions=[
-            r for role in ("alto", "tenor", "bass") if role in voices for r in parse_region(score, role)
-        ],
-        options={"seed": 1},
-    )
+    roles = [role for role in ("alto", "tenor", "bass") if role in voices]
+    request = build_request(model_id, score, roles, options={"seed": 1}, add_roles=False)
     started = time.perf_counter()
     result = _run(request, device)
     output = next(

@@ -13,7 +13,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from .constraints import SHORT_FORMS, Constraint
 from .errors import RequestError, pydantic_message
-from .requests import Region
+from .requests import EditRequest, Region
 from .score import PITCH_NAMES, ROLES, Score, Track
 
 _CONSTRAINT = TypeAdapter(Constraint)
@@ -143,6 +143,35 @@ def parse_constraint(score: Score, spec: str) -> Constraint:
         raise RequestError(pydantic_message(exc), field) from None
     except (IndexError, ValueError):
         raise RequestError("missing or malformed parts; see scorehost edit --help", field) from None
+
+
+def build_request(
+    model: str,
+    score: Score,
+    regions: list[str],
+    constraints: list[str] = (),  # type: ignore[assignment]
+    options: dict[str, Any] | None = None,
+    timeout: float | None = None,
+    add_roles: bool = True,
+) -> EditRequest:
+    """An EditRequest from region and constraint specs, as every bridge and client reads them.
+
+    With add_roles, a role a region names that the score lacks (alto, drums, ...) is added
+    as an empty track first. Raises one RequestError naming what is wrong.
+    """
+    if add_roles:
+        score = add_named_tracks(score, [spec.partition(":")[0] for spec in regions])
+    try:
+        return EditRequest(
+            model=model,
+            score=score,
+            regions=[r for spec in regions for r in parse_region(score, spec)],
+            constraints=[parse_constraint(score, spec) for spec in constraints],
+            options=options or {},
+            timeout=timeout,
+        )
+    except ValidationError as exc:
+        raise RequestError(pydantic_message(exc)) from None
 
 
 def parse_option(pair: str) -> tuple[str, Any]:

@@ -352,20 +352,14 @@ def _http_edit(
 ) -> list[Path]:
     """Read the score here, send it as score-JSON, poll the job, write the result here."""
     from scorehost.core.cli import _write_variations, check_output
-    from scorehost.core.cliparse import add_named_tracks, parse_constraint, parse_option, parse_region
+    from scorehost.core.cliparse import build_request, parse_option
     from scorehost.core.requests import EditResult
     from scorehost.core.scoreio import read_score
 
     check_output(input_path, output, False)
     score = read_score(input_path)
-    score = add_named_tracks(score, [spec.partition(":")[0] for spec in regions])
-    body = {
-        "model": model_id,
-        "score": score.model_dump(),
-        "regions": [r.model_dump() for spec in regions for r in parse_region(score, spec)],
-        "constraints": [parse_constraint(score, spec).model_dump() for spec in constraints],
-        "options": dict(parse_option(o) for o in options),
-    }
+    request = build_request(model_id, score, regions, constraints, dict(parse_option(o) for o in options))
+    body = request.model_dump(include={"model", "score", "regions", "constraints", "options"})
     job = _http(conf, "POST", "/v1/jobs", body)
     click.echo(f"job {job['id']}", err=True)
     deadline = time.monotonic() + conf["timeout"]

@@ -26,7 +26,7 @@ from typing import Any
 import mido
 
 from scorehost.core.bridge import Bridge
-from scorehost.core.cliparse import parse_constraint, parse_region
+from scorehost.core.cliparse import build_request
 from scorehost.core.engine import Engine, Job, Status
 from scorehost.core.errors import RequestError, ScorehostError
 from scorehost.core.paths import PathPolicy
@@ -185,14 +185,7 @@ class MidiBridge(Bridge):
             raise RequestError("name the model: model=ID, or start serve with --midi-model", "model")
         score = self.recorder.score(self.meter, self.transport.bpm, _last_bar_end(specs, self.meter))
         score = _with_channel_tracks(score, specs)
-        request = EditRequest(
-            model=model,
-            score=score,
-            regions=[r for spec in specs for r in parse_region(score, spec)],
-            constraints=[parse_constraint(score, c) for c in constraints],
-            options=options or {},
-            timeout=timeout,
-        )
+        request = build_request(model, score, specs, constraints, options, timeout, add_roles=False)
         job = self.engine.submit(request)
         self.last_job = job
         if play:

@@ -16,11 +16,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from scorehost.core.cliparse import add_named_tracks, parse_constraint, parse_region
+from scorehost.core.cliparse import build_request
 from scorehost.core.engine import Engine, Job
 from scorehost.core.errors import RequestError, ScorehostError, pydantic_message
 from scorehost.core.paths import PathPolicy
-from scorehost.core.requests import EditRequest
 from scorehost.core.scoreio import read_score
 from scorehost.core.settings import Settings
 
@@ -187,15 +186,8 @@ class OscService:
         specs = args.all("region", "r")
         if not specs:
             raise RequestError("give at least one region=TRACKS:BARS, e.g. region=alto,tenor:3-4", "region")
-        score = add_named_tracks(score, [s.partition(":")[0] for s in specs])
-        request = EditRequest(
-            model=model,
-            score=score,
-            regions=[r for spec in specs for r in parse_region(score, spec)],
-            constraints=[parse_constraint(score, s) for s in args.all("constraint", "c")],
-            options=read_options(args),
-            timeout=_timeout(args),
-        )
+        constraints = args.all("constraint", "c")
+        request = build_request(model, score, specs, constraints, read_options(args), _timeout(args))
         notes = _notes_mode(args, "none" if source else "regions")
         outputs = self.delivery.outputs(args.get("out"), source, request.options.get("variations", 1), notes)
         job = self.engine.submit(request)

@@ -91,3 +91,16 @@ def test_role_named_tracks_are_added_as_their_kind(chorale):
     drums, bass = score.tracks[-2:]
     assert (drums.name, drums.role, drums.is_drum) == ("Drums", "drums", True)
     assert (bass.role, bass.program, bass.is_drum) == ("bassline", 33, False)
+
+
+def test_build_request_adds_role_tracks_and_answers_bad_specs_in_one_error(chorale):
+    from scorehost.core.cliparse import build_request
+    from scorehost.core.errors import RequestError
+
+    request = build_request("mmm", chorale, ["drums:1-2"], ["density:drums:8"], {"seed": 3}, 30)
+    assert request.score.tracks[-1].is_drum and request.regions[0].track == len(chorale.tracks)
+    assert request.options == {"seed": 3} and request.timeout == 30
+    with pytest.raises(RequestError, match="timeout: Input should be less than or equal to 3600"):
+        build_request("mmm", chorale, ["1:1"], timeout=99999)
+    with pytest.raises(RequestError, match="bar 999 is not in the score"):
+        build_request("mmm", chorale, ["1:999"])
