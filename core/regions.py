@@ -39,8 +39,13 @@ def _span_of(spans: list[tuple[int, int]], tick: int) -> tuple[int, int] | None:
     return None
 
 
+def in_spans(spans: list[tuple[int, int]], tick: int) -> bool:
+    """Whether tick lies in one of the spans [start, end)."""
+    return _span_of(spans, tick) is not None
+
+
 def is_written(spans: dict[int, list[tuple[int, int]]], track: int, tick: int) -> bool:
-    return _span_of(spans.get(track, []), tick) is not None
+    return in_spans(spans.get(track, []), tick)
 
 
 def merge_result(original: Score, generated: Score, regions: list[Region]) -> Score:

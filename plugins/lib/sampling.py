@@ -26,7 +26,8 @@ class Row:
     bars: list[BarSpec]
     seed: int
     grammars: list[BarGrammar] = field(default_factory=list)
-    log_prob: float = 0.0
+    log_prob: float = 0.0  # of the drawn tokens, under the network's unmasked distribution
+    drawn: int = 0  # tokens drawn (log_prob / drawn ranks candidates)
     length: int = 0  # tokens in the sequence so far
     truncated: bool = False  # ran out of context: the remaining bars were left empty
 
@@ -92,6 +93,7 @@ def _draw(rows, logits, generators, vocab: Vocab, sampling: Sampling, limit: int
             row.truncated = True
         token = _sample(row_logits, mask, gen, sampling)
         row.log_prob += float(torch.log_softmax(row_logits, -1)[token])
+        row.drawn += 1
         grammar.advance(token)
         feed = [token]
         if grammar.done:

@@ -10,7 +10,7 @@ from scorehost.core.errors import ScorehostError
 from scorehost.core.model import Capabilities, JobContext, Model
 from scorehost.core.requests import EditRequest, Options, Variation
 
-from .constraints import TrackRules, rules_for
+from .constraints import TrackRules, keep_register, rules_for
 from .options import MMMOptions
 from .plan import Pass, plan_passes
 from .weights import WEIGHTS_DIR, load_network, load_vocab
@@ -27,6 +27,7 @@ class _Job:
     passes: list[Pass]
     rules: dict[int, TrackRules]
     variations: list[Working] = field(default_factory=list)
+    candidates: list[list[Working]] = field(default_factory=list)  # per variation, itself first
     stopped: ScorehostError | None = None
 
 
@@ -87,16 +88,26 @@ class MMM(Model):
         if self.net is None:
             self.load(getattr(items[0][2], "device", None) or "cpu")
         jobs = [self._prepare(*item) for item in items]
-        self._decode(jobs, [(j, v) for j in jobs for v in j.variations])
+        self._decode(jobs, [(j, w) for j in jobs for group in j.candidates for w in group])
+        for j in jobs:
+            j.variations = [max(group, key=Working.mean_log_prob) for group in j.candidates]
         self._redraw_duplicates(jobs)
         return [job.stopped or [w.variation() for w in job.variations] for job in jobs]
 
     def _prepare(self, request: EditRequest, options: MMMOptions, job: JobContext) -> _Job:
         vocab = self._vocabulary()
         rules = rules_for(request, vocab)
+        keep_register(rules, request, options.register_margin)
         passes = plan_passes(request.score, request.regions, options.context_bars)
         prepared = _Job(request, options, job, passes, rules)
-        prepared.variations = [Working.start(request, rules, options, seed) for seed in options.seeds()]
+        for seed in options.seeds():  # random seeds when none is given: draw them once
+            group = [
+                Working.start(request, rules, options, candidate_seed(seed, c))
+                for c in range(options.candidates)
+            ]
+            for w in group:
+                w.reported_seed = seed
+            prepared.candidates.append(group)
         return prepared
 
     def _decode(self, jobs: list[_Job], rows: list[tuple[_Job, Working]]) -> None:
@@ -148,6 +159,11 @@ class MMM(Model):
         for j in jobs:
             if len({w.written_key() for w in j.variations}) < len(j.variations):
                 j.job.warn("the regions leave too little freedom for every variation to differ")
+
+
+def candidate_seed(seed: int, candidate: int) -> int:
+    """Candidate 0 is the variation's own seed, so candidates=1 draws what it always drew."""
+    return (seed + candidate * 1_000_003) % 2**32
 
 
 def _reporter(jobs: list[_Job], k: int, rounds: int):

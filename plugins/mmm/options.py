@@ -15,11 +15,26 @@ class MMMOptions(Options):
         le=1,
         description="Nucleus sampling: draw from the smallest set of tokens this likely.",
     )
+    candidates: int = Field(
+        default=1,
+        ge=1,
+        le=8,
+        description="Fills drawn for each variation, of which the one the network finds most likely "
+        "(mean log-probability per token) is returned: steadier fills, at the cost of decoding that many.",
+    )
     context_bars: int = Field(
         default=4,
         ge=0,
         le=7,
         description="Bars of context read on each side of the bars being filled, at most (a window holds 8 bars in all, as in training).",
+    )
+    register_margin: int | None = Field(
+        default=5,
+        ge=0,
+        le=48,
+        description="A track with notes outside the regions is written within this many semitones of its "
+        "lowest and highest note there, unless a pitch_range constraint names it, so a fill stays in the "
+        "track's register. None: anywhere the constraints allow.",
     )
     allow_silence: bool = Field(
         default=False,

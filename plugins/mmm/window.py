@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from scorehost.core.errors import RequestError
+from scorehost.core.regions import in_spans
 from scorehost.core.requests import EditRequest, Variation
 from scorehost.core.score import Bar, Note, most_at_once
 from scorehost.plugins.lib.bartokens import bar_tokens
@@ -32,6 +33,8 @@ class Working:
     sounding: dict[int, Sounding] = field(default_factory=dict)
     done: set[tuple[int, int]] = field(default_factory=set)  # (track, bar) written
     log_prob: float = 0.0
+    drawn: int = 0  # tokens drawn over every pass
+    reported_seed: int | None = None  # the variation's seed, when this is one of its candidates
 
     @classmethod
     def start(
@@ -42,16 +45,22 @@ class Working:
         return working
 
     def reset(self, seed: int) -> None:
-        self.seed, self.log_prob, self.done = seed, 0.0, set()
+        self.seed, self.log_prob, self.drawn, self.done = seed, 0.0, 0, set()
+        self.reported_seed = None
         self.tracks = [
-            [n for n in track.notes if t not in self.rules or not _inside(n.start, self.rules[t].spans)]
+            [n for n in track.notes if t not in self.rules or not in_spans(self.rules[t].spans, n.start)]
             for t, track in enumerate(self.request.score.tracks)
         ]
         self.sounding = {t: Sounding(limit=r.polyphony) for t, r in self.rules.items()}
 
+    def mean_log_prob(self) -> float:
+        """Per drawn token: how likely the network finds what it wrote (ranks candidates
+        without favouring fewer notes, as a total would)."""
+        return self.log_prob / max(1, self.drawn)
+
     def written_key(self) -> tuple:
         return tuple(
-            tuple(sorted(n.key() for n in self.tracks[t] if _inside(n.start, r.spans)))
+            tuple(sorted(n.key() for n in self.tracks[t] if in_spans(r.spans, n.start)))
             for t, r in sorted(self.rules.items())
         )
 
@@ -65,12 +74,10 @@ class Working:
             for t, track in enumerate(score.tracks)
         ]
         return Variation(
-            score=score.model_copy(update={"tracks": tracks}), log_prob=self.log_prob, seed=self.seed
+            score=score.model_copy(update={"tracks": tracks}),
+            log_prob=self.log_prob,
+            seed=self.seed if self.reported_seed is None else self.reported_seed,
         )
-
-
-def _inside(tick: int, spans: list[tuple[int, int]]) -> bool:
-    return any(start <= tick < end for start, end in spans)
 
 
 def check_meters(request: EditRequest, vocab: Vocab) -> None:
@@ -235,6 +242,7 @@ def _reserve(working: Working, t: int, bars: list[Bar]) -> int:
 def take_notes(working: Working, row: Row, specs, p: Pass, rules: dict[int, TrackRules]) -> None:
     """Write the notes of a sampled row into the working score, exact where constraints say."""
     working.log_prob += row.log_prob
+    working.drawn += row.drawn
     for (t, bar, spec), grammar in zip(specs, row.grammars, strict=True):
         step = ticks_per_position(bar.time_signature.denominator)
         notes = [
@@ -250,7 +258,7 @@ def _kept_rhythm(working: Working, rule: TrackRules, bar: Bar) -> list[Note]:
     """The input's notes of a written bar whose onsets and lengths keep-rhythm keeps, in the
     order the grammar writes them."""
     notes = working.request.score.tracks[rule.track].notes
-    kept = (n for n in notes if bar.start <= n.start < bar.end and _inside(n.start, rule.spans))
+    kept = (n for n in notes if bar.start <= n.start < bar.end and in_spans(rule.spans, n.start))
     return sorted(kept, key=lambda n: (n.start, n.pitch))
 
 

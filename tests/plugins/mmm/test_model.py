@@ -24,7 +24,7 @@ from scorehost.core.requests import (
 )
 from scorehost.core.score import Note, Score, TimeSignature, Track, note_tuples
 from scorehost.plugins.lib.vocab import DRUM_RANGE
-from scorehost.plugins.mmm.model import MMMOptions
+from scorehost.plugins.mmm.model import MMMOptions, candidate_seed
 
 from .conftest import CHORALE, QUARTET, corpus_score, tiny_model
 
@@ -221,3 +221,44 @@ def test_a_cancelled_job_stops_sampling_and_reports_why(tiny):
     request = EditRequest(model="mmm", score=score, regions=[bar_region(score, 0, 1, 8)])
     (result,) = tiny.inpaint_batch([(request, MMMOptions(seed=1), Cancelled())])
     assert isinstance(result, JobCancelled)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 2**31), track=st.integers(0, 3), margin=st.sampled_from([0, 3, 5]))
+def test_fills_stay_in_the_register_the_track_has_elsewhere(tiny, seed, track, margin):
+    score = corpus_score(CHORALE)
+    region = bar_region(score, track, 3, 4)
+    kept = [n.pitch for n in score.tracks[track].notes if not region.start <= n.start < region.end]
+    request = EditRequest(model="mmm", score=score, regions=[region])
+    for variation in fill(tiny, request, seed, register_margin=margin):
+        pitches = [n.pitch for n in written(variation.score, region)]
+        assert pitches and all(min(kept) - margin <= p <= max(kept) + margin for p in pitches)
+
+
+def test_a_pitch_range_or_a_pin_outside_the_register_wins_over_it(tiny):
+    score = corpus_score(CHORALE)
+    region = bar_region(score, 3, 3, 3)  # the bass
+    high = PitchRange(track=3, low=72, high=84)
+    for variation in fill(
+        tiny, EditRequest(model="mmm", score=score, regions=[region], constraints=[high]), 1
+    ):
+        assert all(72 <= n.pitch <= 84 for n in written(variation.score, region))
+    pin = PinnedNotes(notes=[PinnedNote(track=3, start=region.start, pitch=88)])
+    for variation in fill(
+        tiny, EditRequest(model="mmm", score=score, regions=[region], constraints=[pin]), 2
+    ):
+        assert 88 in [n.pitch for n in written(variation.score, region)]
+
+
+def test_the_best_of_several_candidates_is_returned(tiny):
+    score = corpus_score(QUARTET)
+    request = EditRequest(model="mmm", score=score, regions=[bar_region(score, 2, 4, 5)])
+    one = fill(tiny, request, seed=3, variations=1, candidates=1)[0]
+    best = fill(tiny, request, seed=3, variations=1, candidates=4)[0]
+    assert best.seed == one.seed == 3  # the variation's own seed, whichever candidate won
+    # each candidate is what candidates=1 draws with its seed; the winner is one of them
+    alone = [fill(tiny, request, seed=candidate_seed(3, c), variations=1)[0] for c in range(4)]
+    assert note_tuples(alone[0].score.tracks[2]) == note_tuples(one.score.tracks[2])
+    assert note_tuples(best.score.tracks[2]) in [note_tuples(a.score.tracks[2]) for a in alone]
+    again = fill(tiny, request, seed=3, variations=1, candidates=4)[0]
+    assert note_tuples(again.score.tracks[2]) == note_tuples(best.score.tracks[2])  # reproducible
