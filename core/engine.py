@@ -408,8 +408,7 @@ class Engine:
         try:
             self.load(model.model_id, batch[0].device)
         except ScorehostError as exc:
-            for job in batch:
-                job.finish(_status_of(exc), error=exc)
+            _end_all(batch, exc)
             return
         except Exception as exc:
             self._fail(batch, model, exc, "could not load")
@@ -449,8 +448,7 @@ class Engine:
             self._requeue([j for j in live if stopped[j.id] is None])
             return
         except ScorehostError as exc:
-            for job in live:
-                job.finish(_status_of(exc), error=exc)
+            _end_all(live, exc)
             return
         except Exception as exc:
             self._fail(live, model, exc, "failed")
@@ -465,8 +463,7 @@ class Engine:
         log.exception("model %s %s", model.model_id, what)
         error = ScorehostError(f"model {model.model_id} {what}: {type(exc).__name__}: {exc}")
         error.code = "model_error"
-        for job in jobs:
-            job.finish(Status.FAILED, error=error)
+        _end_all(jobs, error)
 
     def _complete(self, job: Job, variations: list[Variation]) -> None:
         try:
@@ -547,6 +544,11 @@ class Engine:
                 " (it ignores cancellation); try again once it returns"
             )
         return message
+
+
+def _end_all(jobs: list[Job], error: ScorehostError) -> None:
+    for job in jobs:
+        job.finish(_status_of(error), error=error)
 
 
 def _status_of(error: ScorehostError) -> Status:
