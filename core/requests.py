@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import LimitExceeded, RequestError, pydantic_message
-from .score import Score
+from .score import Score, check_limits
 
 _strict = ConfigDict(extra="forbid")
 MAX_REGIONS = 256
@@ -102,6 +102,7 @@ def parse_request(data: dict[str, Any]) -> EditRequest:
 def check_request(request: EditRequest, max_notes: int | None = None) -> None:
     """Check a request against its own score: every reference must exist and make sense."""
     score = request.score
+    check_limits(score)  # again: a score changed by model_copy was not validated
     if max_notes is not None and score.note_count() > max_notes:
         raise LimitExceeded(f"the score has {score.note_count():,} notes; the limit is {max_notes:,}")
     tracks = len(score.tracks)

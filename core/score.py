@@ -15,9 +15,22 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .errors import LimitExceeded
+
 TICKS_PER_QUARTER = 480
 SCORE_FORMAT = "scorehost-score"
 SCORE_FORMAT_VERSION = 1
+
+# Limits on what a score can make anything that reads it allocate (bars, arrays over its ticks,
+# tracks), checked whenever a Score is made, so that no entry point (a file, score-JSON, OSC
+# notes, live MIDI) can skip them, and before any model sees the score. Each is far beyond
+# real music: Beethoven's Grosse Fuge, the longest movement in music21's corpus, has 742
+# bars (2,234 quarter notes) on 4 tracks.
+MAX_BARS = 5_000
+MAX_TICKS = MAX_BARS * 4 * TICKS_PER_QUARTER  # 5,000 bars of 4/4: about 2 h 45 min at 120 bpm
+MAX_TRACKS = 64
+MAX_EVENTS = 20_000  # of each map: time signatures, keys, tempos, fermatas, markers
+MIN_BPM, MAX_BPM = 1.0, 1000.0
 
 Mode = Literal["major", "minor", "dorian", "phrygian", "lydian", "mixolydian", "aeolian", "locrian"]
 # Semitone steps of each mode, from its tonic.
@@ -166,6 +179,7 @@ class Score(BaseModel):
         for i, fermata in enumerate(self.fermatas):
             if fermata.track is not None and fermata.track >= len(self.tracks):
                 raise ValueError(f"fermatas[{i}] names track {fermata.track}, which does not exist")
+        check_limits(self)
         return self
 
     # ---- derived structure -------------------------------------------------------------
@@ -220,6 +234,63 @@ class Score(BaseModel):
         fermatas = sorted(self.fermatas, key=lambda f: (f.tick, -1 if f.track is None else f.track))
         markers = sorted(self.markers, key=lambda m: (m.tick, m.text))
         return self.model_copy(update={"tracks": tracks, "fermatas": fermatas, "markers": markers})
+
+
+def check_limits(score: Score) -> None:
+    """Refuse, with a LimitExceeded naming the limit, a score too long or too big to serve.
+
+    Costs one pass over the notes and the maps, and allocates nothing in proportion to ticks:
+    the bars are counted, not made."""
+    if len(score.tracks) > MAX_TRACKS:
+        raise LimitExceeded(
+            f"the score has {len(score.tracks):,} tracks; the limit is {MAX_TRACKS}", "tracks"
+        )
+    for i, track in enumerate(score.tracks):
+        for j, note in enumerate(track.notes):
+            if note.end > MAX_TICKS:
+                raise LimitExceeded(
+                    f"the note at tick {note.start:,} ends at tick {note.end:,}, past the limit of {_TICKS_LIMIT}",
+                    f"tracks[{i}].notes[{j}]",
+                )
+    check_tick(score.length, "length")
+    for name in ("time_signatures", "keys", "tempos", "fermatas", "markers"):
+        events = getattr(score, name)
+        if len(events) > MAX_EVENTS:
+            raise LimitExceeded(
+                f"the score has {len(events):,} {name.replace('_', ' ')}; the limit is {MAX_EVENTS:,}", name
+            )
+        for k, event in enumerate(events):
+            check_tick(event.tick, f"{name}[{k}].tick")
+    for k, mark in enumerate(score.tempos):
+        check_bpm(mark.bpm, f"tempos[{k}].bpm")
+    bars = bar_count(score)
+    if bars > MAX_BARS:
+        raise LimitExceeded(f"the score has {bars:,} bars; the limit is {MAX_BARS:,}", "time_signatures")
+
+
+_TICKS_LIMIT = f"{MAX_TICKS:,} ticks ({MAX_BARS:,} bars of 4/4 at {TICKS_PER_QUARTER} ticks per quarter)"
+
+
+def check_tick(tick: int, field: str) -> None:
+    if tick > MAX_TICKS:
+        raise LimitExceeded(f"tick {tick:,} is past the limit of {_TICKS_LIMIT}", field)
+
+
+def check_bpm(bpm: float, field: str) -> None:
+    if not MIN_BPM <= bpm <= MAX_BPM:  # also refuses NaN
+        raise LimitExceeded(f"a tempo of {bpm:g} bpm is outside the limits {MIN_BPM:g} to {MAX_BPM:g}", field)
+
+
+def bar_count(score: Score) -> int:
+    """len(score.bars()), counted without making them."""
+    signatures = score.time_signatures
+    end_of_piece = max(score.length, 1)
+    count = 0
+    for i, ts in enumerate(signatures):
+        limit = signatures[i + 1].tick if i + 1 < len(signatures) else end_of_piece
+        if limit > ts.tick:
+            count += -(-(limit - ts.tick) // ts.bar_ticks)
+    return count
 
 
 def _event_at(events: Iterable, tick: int):

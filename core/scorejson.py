@@ -9,9 +9,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from .bars import time_signatures_from_bars
-from .errors import ScoreReadError, pydantic_message
+from .errors import LimitExceeded, ScoreReadError, pydantic_message
 from .keys import keys_from_sharps
-from .score import Score
+from .score import MAX_BARS, Score
 
 
 def score_from_json(data: str | bytes | dict[str, Any], source: str = "score") -> Score:
@@ -37,6 +37,8 @@ def _with_editor_conveniences(data: dict[str, Any]) -> Score:
     if bars is not None:
         if "time_signatures" in data:
             raise ScoreReadError("give either bars or time_signatures, not both")
+        if isinstance(bars, list) and len(bars) > MAX_BARS:  # before a signature is made for each
+            raise LimitExceeded(f"the score has {len(bars):,} bars; the limit is {MAX_BARS:,}", "bars")
         rows = TypeAdapter(list[tuple[int, int, int, int]]).validate_python(bars)
         data["time_signatures"] = [t.model_dump() for t in time_signatures_from_bars(rows)]
     keys = data.get("keys")

@@ -7,6 +7,7 @@ replies to requests; then come KEY=VALUE strings and, for inline scores, note li
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,8 +15,9 @@ from typing import Any
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
 
-from scorehost.core.errors import RequestError
+from scorehost.core.errors import LimitExceeded, RequestError
 from scorehost.core.score import (
+    MAX_TICKS,
     ROLES,
     TICKS_PER_QUARTER,
     KeySignature,
@@ -242,6 +244,8 @@ def inline_score(args: Arguments, unit: str) -> Score:
         for i in range(0, len(inline.values), 4):
             pitch, start, duration, velocity = inline.values[i : i + 4]
             where = f"{field_name} note {i // 4}"
+            if not all(map(math.isfinite, (pitch, start, duration, velocity))):
+                raise RequestError("has a number that is not finite (inf or nan)", where)
             if pitch != int(pitch) or not 0 <= pitch <= 127:
                 raise RequestError(f"pitch {pitch:g} is not a MIDI note number 0..127", where)
             if not 0 <= velocity <= 127:
@@ -249,6 +253,12 @@ def inline_score(args: Arguments, unit: str) -> Score:
             start_tick, length = to_ticks(start, unit), to_ticks(duration, unit)
             if start_tick < 0 or length <= 0:
                 raise RequestError("needs a start >= 0 and a duration > 0", where)
+            if start_tick + length > MAX_TICKS:
+                raise LimitExceeded(
+                    f"ends at {from_ticks(start_tick + length, unit):.10g} {unit}, past the limit of "
+                    f"{from_ticks(MAX_TICKS, unit):.10g} {unit}",
+                    where,
+                )
             notes.append(
                 Note(start=start_tick, duration=length, pitch=int(pitch), velocity=max(1, round(velocity)))
             )
@@ -261,7 +271,7 @@ def inline_score(args: Arguments, unit: str) -> Score:
         )
     signature = TimeSignature(tick=0, numerator=numerator, denominator=denominator)
     if args.get("length") is not None:
-        length = to_ticks(_number(args.get("length") or "", "length", 0, 1e7), unit)
+        length = to_ticks(_number(args.get("length") or "", "length", 0, from_ticks(MAX_TICKS, unit)), unit)
     else:
         bar = signature.bar_ticks
         length = max(bar, -(-end // bar) * bar)
