@@ -44,24 +44,32 @@ _PITCH_CLASS = {
 
 def read_midi(path: Path) -> Score:
     with path.open("rb") as handle:
-        header = handle.read(4)
-    if header != b"MThd":
-        raise ScoreReadError(
-            f"{path.name} is not a MIDI file (it does not start with the MIDI header 'MThd')"
-        )
+        _check_header(handle.read(14), path.name)
     try:
         midi = mido.MidiFile(str(path), clip=True)
     except Exception as exc:  # mido raises OSError, EOFError, ValueError, KeyError...
         raise ScoreReadError(f"{path.name} is not a readable MIDI file ({first_line(exc)})") from exc
-    if midi.type == 2:
-        raise ScoreReadError(
-            f"{path.name} is a type 2 MIDI file (independent patterns); save it as type 0 or 1"
-        )
-    if midi.ticks_per_beat <= 0:
-        raise ScoreReadError(
-            f"{path.name} uses SMPTE time, which scorehost does not read; save it with ticks per beat"
-        )
     return score_from_midi(midi, title_fallback=path.stem)
+
+
+def _check_header(header: bytes, name: str) -> None:
+    """Refuse, before mido reads the file, what the header says scorehost cannot read: the
+    chunk 'MThd', its length (6 or more), the file type (0 or 1) and the time division."""
+    if header[:4] != b"MThd":
+        raise ScoreReadError(f"{name} is not a MIDI file (it does not start with the MIDI header 'MThd')")
+    if len(header) < 14 or int.from_bytes(header[4:8], "big") < 6:
+        raise ScoreReadError(f"{name} is not a readable MIDI file (its header is cut short)")
+    kind, division = int.from_bytes(header[8:10], "big"), int.from_bytes(header[12:14], "big")
+    if kind == 2:
+        raise ScoreReadError(f"{name} is a type 2 MIDI file (independent patterns); save it as type 0 or 1")
+    if kind > 2:
+        raise ScoreReadError(f"{name} says it is a type {kind} MIDI file; there are types 0, 1 and 2")
+    if division & 0x8000:
+        raise ScoreReadError(
+            f"{name} uses SMPTE time, which scorehost does not read; save it with ticks per beat"
+        )
+    if division == 0:
+        raise ScoreReadError(f"{name} says a beat has 0 ticks; a MIDI file needs at least 1")
 
 
 class _Reader:
