@@ -7,8 +7,11 @@ become simultaneous notes, and pickups and irregular bars go into the time-signa
 
 from __future__ import annotations
 
+import io
 import re
 import warnings
+import zipfile
+import zlib
 from collections import defaultdict
 from fractions import Fraction
 from pathlib import Path
@@ -28,9 +31,10 @@ from music21 import (
     tempo,
     tie,
 )
+from pydantic import ValidationError
 
 from .bars import time_signatures_from_bars
-from .errors import ScoreReadError, first_line
+from .errors import LimitExceeded, ScoreReadError, first_line, pydantic_message
 from .keys import keys_from_sharps
 from .score import (
     TICKS_PER_QUARTER,
@@ -41,9 +45,17 @@ from .score import (
     Tempo,
     TimeSignature,
     Track,
+    check_bpm,
 )
 
 DEFAULT_VELOCITY = 80
+# A .mxl archive is unpacked here, within these bounds, before music21 sees it: music21 would
+# unpack it whole, and a 1 MB archive can expand to gigabytes. The score inside may be as big
+# as a plain MusicXML file may be (scoreio.MAX_FILE_BYTES); a MusicXML archive holds the
+# score, META-INF/container.xml and perhaps a few images.
+MAX_UNZIPPED_BYTES = 20 * 1024 * 1024
+MAX_ARCHIVE_ENTRIES = 100
+_CHUNK = 1 << 16
 _VOICE_ROLES = ("soprano", "alto", "tenor", "bass")
 _ROLE_NAMES = {
     "soprano": ("soprano", "sopran", "canto", "cantus", "s"),
@@ -62,10 +74,21 @@ def _ticks(quarters) -> int:
 
 
 def read_musicxml(path: Path) -> Score:
+    archive = path.suffix.lower() == ".mxl" and zipfile.is_zipfile(path)
+    data = _unzipped(path) if archive else None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            parsed = converter.parse(str(path), format="musicxml", forceSource=True)
+            if data is None:
+                parsed = converter.parse(str(path), format="musicxml", forceSource=True)
+            else:  # as music21 reads an archive's score, from the bytes unpacked here
+                from music21.musicxml import xmlToM21
+
+                importer = xmlToM21.MusicXMLImporter()
+                importer.readFile(io.BytesIO(data))
+                parsed = importer.stream
+                if parsed.metadata.movementName is None:
+                    parsed.metadata.movementName = path.name
     except Exception as exc:  # music21 raises many kinds on damaged files
         raise ScoreReadError(f"{path.name} is not a readable MusicXML file ({first_line(exc)})") from exc
     if isinstance(parsed, stream.Opus):
@@ -74,7 +97,49 @@ def read_musicxml(path: Path) -> Score:
         wrapper = stream.Score()
         wrapper.insert(0, parsed)
         parsed = wrapper
-    return score_from_music21(parsed)
+    try:
+        return score_from_music21(parsed)
+    except ValidationError as exc:  # a value no score can hold, stated one way or another
+        raise ScoreReadError(f"{path.name} is not a valid score: {pydantic_message(exc)}") from exc
+
+
+def _unzipped(path: Path) -> bytes:
+    """The score inside a .mxl archive, unpacked within MAX_ARCHIVE_ENTRIES and
+    MAX_UNZIPPED_BYTES; the sizes the archive states are not trusted, the bytes are counted.
+    The score is the entry music21 would pick: the first .xml or .musicxml outside META-INF."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+            if len(entries) > MAX_ARCHIVE_ENTRIES:
+                raise LimitExceeded(
+                    f"{path.name} holds {len(entries):,} files; a MusicXML archive may hold {MAX_ARCHIVE_ENTRIES}"
+                )
+            entry = next((e for e in entries if _is_score_entry(e.filename)), None)
+            if entry is None:
+                raise ScoreReadError(f"{path.name} is a zip archive with no MusicXML file in it")
+            chunks, size = [], 0
+            with archive.open(entry) as handle:
+                while chunk := handle.read(_CHUNK):
+                    size += len(chunk)
+                    if size > MAX_UNZIPPED_BYTES:
+                        raise LimitExceeded(
+                            f"{path.name} unpacks to more than {MAX_UNZIPPED_BYTES:,} bytes of MusicXML, the limit"
+                        )
+                    chunks.append(chunk)
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        EOFError,
+        NotImplementedError,
+        RuntimeError,
+    ) as exc:
+        raise ScoreReadError(f"{path.name} is not a readable MusicXML archive ({first_line(exc)})") from exc
+    return b"".join(chunks)
+
+
+def _is_score_entry(name: str) -> bool:
+    return "META-INF" not in name and (Path(name).suffix in (".musicxml", ".xml", ".mxl") or name == ".xml")
 
 
 def score_from_music21(m21score: stream.Score) -> Score:
@@ -143,6 +208,7 @@ def _read_staff(staff: stream.Stream) -> list[tuple[list[Note], list[int], str]]
     if not staff.getElementsByClass(stream.Measure):
         for element in staff.flatten().notesAndRests:
             by_voice["1"].append((_ticks(element.offset), element))
+    _check_durations(staff, by_voice)
     labels = sorted(by_voice, key=_voice_order)
     busiest = max(bars_with_notes.values(), default=0)
     if any(bars_with_notes[label] * 2 < busiest for label in labels):
@@ -154,6 +220,21 @@ def _read_staff(staff: stream.Stream) -> list[tuple[list[Note], list[int], str]]
         if notes or fermata_ticks:
             voices.append((notes, fermata_ticks, label))
     return voices
+
+
+def _check_durations(staff: stream.Stream, by_voice: dict[str, list[tuple[int, object]]]) -> None:
+    """MusicXML durations are positive; a negative one (or a backup past the bar) is refused
+    by name, where it would otherwise put notes before the start of the piece."""
+    for events in by_voice.values():
+        for tick, element in events:
+            if tick < 0 or element.duration.quarterLength < 0:
+                bar = element.getContextByClass(stream.Measure)
+                where = f"bar {bar.number}" if bar is not None else f"tick {tick}"
+                part = staff.partName or "an unnamed part"
+                raise ScoreReadError(
+                    f"{where} of {part} has a note or rest with a negative duration or offset; "
+                    "MusicXML durations are positive"
+                )
 
 
 def _voice_order(label: str) -> tuple[int, str]:
@@ -278,9 +359,13 @@ def _keys(first_staff: stream.Stream, tracks: list[Track]) -> list[KeySignature]
 def _tempos(m21score: stream.Score) -> list[Tempo]:
     found: dict[int, Tempo] = {}
     for mark in m21score.recurse().getElementsByClass(tempo.MetronomeMark):
-        bpm = mark.getQuarterBPM()
-        if bpm:
+        try:
+            bpm = mark.getQuarterBPM()
+        except (ZeroDivisionError, OverflowError):  # music21 divides by the number per minute
+            bpm = 0.0
+        if bpm is not None:
             tick = _ticks(mark.getOffsetInHierarchy(m21score))
+            check_bpm(float(bpm), f"the tempo mark at tick {tick:,}")
             found.setdefault(tick, Tempo(tick=tick, bpm=round(float(bpm), 3)))
     if 0 not in found:
         found[0] = Tempo(tick=0, bpm=120.0)
