@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import LimitExceeded, RequestError, pydantic_message
-from .score import Score, check_limits
+from .score import Score, TrackIndex, check_limits
 
 _strict = ConfigDict(extra="forbid")
 MAX_REGIONS = 256
@@ -19,7 +19,7 @@ class Region(BaseModel):
     """A span [start, end) of one track to rewrite; notes with onsets in it belong to it."""
 
     model_config = _strict
-    track: int = Field(ge=0)
+    track: TrackIndex
     start: int = Field(ge=0)
     end: int = Field(gt=0)
 

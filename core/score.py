@@ -11,7 +11,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -31,6 +31,8 @@ MAX_TICKS = MAX_BARS * 4 * TICKS_PER_QUARTER  # 5,000 bars of 4/4: about 2 h 45 
 MAX_TRACKS = 64
 MAX_EVENTS = 20_000  # of each map: time signatures, keys, tempos, fermatas, markers
 MIN_BPM, MAX_BPM = 1.0, 1000.0
+# A track index in requests and constraints: a JSON integer, never true/false or 1.0.
+TrackIndex = Annotated[int, Field(ge=0, strict=True)]
 
 Mode = Literal["major", "minor", "dorian", "phrygian", "lydian", "mixolydian", "aeolian", "locrian"]
 # Semitone steps of each mode, from its tonic.
@@ -116,7 +118,7 @@ class Tempo(BaseModel):
 class Fermata(BaseModel):
     model_config = _strict
     tick: int = Field(ge=0)
-    track: int | None = Field(default=None, ge=0, description="None: every track.")
+    track: TrackIndex | None = Field(default=None, description="None: every track.")
 
 
 class Marker(BaseModel):

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from ..score import Score
+from ..score import Score, TrackIndex
 from .base import ConstraintBase, Outcome
 
 
@@ -14,7 +14,7 @@ class Instrument(ConstraintBase):
     """The track is written for, and set to, this General MIDI program."""
 
     type: Literal["instrument"] = "instrument"
-    track: int = Field(ge=0)
+    track: TrackIndex
     program: int = Field(ge=0, le=127)
     short_names = ("instrument",)
     short_usage = "instrument:TRACK:PROGRAM"

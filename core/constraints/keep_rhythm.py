@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from ..score import Score
+from ..score import Score, TrackIndex
 from .base import ConstraintBase, Outcome
 
 
@@ -14,7 +14,7 @@ class KeepRhythm(ConstraintBase):
     """Rewrite pitches only: written notes keep the onsets and lengths the region had."""
 
     type: Literal["keep_rhythm"] = "keep_rhythm"
-    tracks: list[int] | None = Field(default=None, description="None: every written track.")
+    tracks: list[TrackIndex] | None = Field(default=None, description="None: every written track.")
     short_names = ("keep-rhythm",)
     short_usage = "keep-rhythm[:TRACKS]"
 

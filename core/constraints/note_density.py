@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from ..score import Score
+from ..score import Score, TrackIndex
 from .base import ConstraintBase
 
 
@@ -14,7 +14,7 @@ class NoteDensity(ConstraintBase):
     """Aim for this many notes per bar in the written spans of the track."""
 
     type: Literal["note_density"] = "note_density"
-    track: int = Field(ge=0)
+    track: TrackIndex
     notes_per_bar: float = Field(gt=0, le=256)
     short_names = ("density",)
     short_usage = "density:TRACK:NOTES_PER_BAR"

@@ -8,13 +8,13 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from ..errors import RequestError
-from ..score import Score
+from ..score import Score, TrackIndex
 from .base import STRICT, ConstraintBase, Outcome, Span, check_track
 
 
 class PinnedNote(BaseModel):
     model_config = STRICT
-    track: int = Field(ge=0)
+    track: TrackIndex
     start: int = Field(ge=0)
     pitch: int = Field(ge=0, le=127)
     duration: int | None = Field(default=None, gt=0, description="None: any length.")

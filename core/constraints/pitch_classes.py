@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ..score import KeySignature, Score
+from ..score import KeySignature, Score, TrackIndex
 from .base import ConstraintBase, Outcome
 
 
@@ -15,7 +15,7 @@ class PitchClasses(ConstraintBase):
 
     type: Literal["pitch_classes"] = "pitch_classes"
     pitch_classes: list[Annotated[int, Field(ge=0, le=11)]] = Field(min_length=1, max_length=12)
-    tracks: list[int] | None = Field(default=None, description="None: every written track.")
+    tracks: list[TrackIndex] | None = Field(default=None, description="None: every written track.")
     short_names = ("key", "pitch-classes")
     short_usage = "key:D-minor[:TRACKS] or pitch-classes:0,2,4,5,7,9,11[:TRACKS]"
 

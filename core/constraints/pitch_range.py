@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from ..score import Score
+from ..score import Score, TrackIndex
 from .base import ConstraintBase, Outcome
 
 
@@ -14,7 +14,7 @@ class PitchRange(ConstraintBase):
     """Every written note of the track lies in [low, high]."""
 
     type: Literal["pitch_range"] = "pitch_range"
-    track: int = Field(ge=0)
+    track: TrackIndex
     low: int = Field(ge=0, le=127)
     high: int = Field(ge=0, le=127)
     short_names = ("range",)

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from ..score import Score, most_at_once
+from ..score import Score, TrackIndex, most_at_once
 from .base import ConstraintBase, Outcome
 
 
@@ -14,7 +14,7 @@ class Polyphony(ConstraintBase):
     """At most this many notes sounding at once in the written spans of the track."""
 
     type: Literal["polyphony"] = "polyphony"
-    track: int = Field(ge=0)
+    track: TrackIndex
     max_notes: int = Field(ge=1, le=16)
     short_names = ("polyphony",)
     short_usage = "polyphony:TRACK:MAX_NOTES"

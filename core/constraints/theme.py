@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from ..errors import RequestError
-from ..score import Score
+from ..score import Score, TrackIndex
 from .base import ConstraintBase, Span
 
 
@@ -18,7 +18,7 @@ class Theme(ConstraintBase):
     type: Literal["theme"] = "theme"
     start: int = Field(ge=0)
     end: int = Field(gt=0)
-    track: int | None = None
+    track: TrackIndex | None = None
     short_names = ("theme",)
     short_usage = "theme:SPAN[:TRACK]"
 

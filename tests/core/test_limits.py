@@ -1,8 +1,13 @@
-"""Limits on what a score can make the server allocate, checked wherever a score comes in."""
+"""Limits on what a score can make the server allocate, checked wherever a score comes in,
+and track indices that are integers, not booleans."""
+
+import json
 
 import pytest
+from pydantic import TypeAdapter, ValidationError
 
-from scorehost.core.errors import LimitExceeded
+from scorehost.core.constraints import Constraint
+from scorehost.core.errors import LimitExceeded, ScoreReadError
 from scorehost.core.requests import EditRequest, Region, check_request, parse_request
 from scorehost.core.score import (
     MAX_BARS,
@@ -105,3 +110,27 @@ def test_bars_are_counted_as_they_are_made(signatures):
             time_signatures=[TimeSignature(tick=t, numerator=n, denominator=d) for t, n, d in signatures],
         )
         assert bar_count(score) == len(score.bars())
+
+
+@pytest.mark.parametrize("value", [True, False, 1.0, "1"])
+def test_a_track_index_is_an_integer(value):
+    with pytest.raises(ValidationError):
+        Region.model_validate({"track": value, "start": 0, "end": 480})
+    with pytest.raises(ValidationError):
+        Region.model_validate_json(json.dumps({"track": value, "start": 0, "end": 480}))
+    constraints = TypeAdapter(Constraint)
+    for data in (
+        {"type": "pitch_range", "track": value, "low": 40, "high": 60},
+        {"type": "polyphony", "track": value, "max_notes": 1},
+        {"type": "note_density", "track": value, "notes_per_bar": 4},
+        {"type": "instrument", "track": value, "program": 1},
+        {"type": "theme", "start": 0, "end": 480, "track": value},
+        {"type": "keep_rhythm", "tracks": [value]},
+        {"type": "pitch_classes", "pitch_classes": [0], "tracks": [value]},
+        {"type": "pinned_notes", "notes": [{"track": value, "start": 0, "pitch": 60}]},
+    ):
+        with pytest.raises(ValidationError):
+            constraints.validate_python(data)
+    with pytest.raises(ScoreReadError, match="fermatas.0.track"):
+        score_from_json(_score(fermatas=[{"tick": 0, "track": value}]))
+    assert Region.model_validate({"track": 1, "start": 0, "end": 480}).track == 1
