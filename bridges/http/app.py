@@ -37,6 +37,7 @@ from scorehost.core.scoreio import check_note_count, read_score, read_score_byte
 from scorehost.core.scorejson import score_from_json
 from scorehost.core.settings import Settings
 
+from .hosts import HostCheck
 from .limits import BodySizeLimit
 
 log = logging.getLogger("scorehost.http")
@@ -113,6 +114,7 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HostCheck, host=settings.host)  # outermost: before the body is read
 
     async def authorized(request: Request) -> None:
         if settings.token:

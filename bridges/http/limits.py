@@ -1,4 +1,5 @@
-"""Refuse request bodies over a size limit before reading them whole."""
+"""Refuse request bodies over a size limit before reading them whole; `refuse` answers for
+every ASGI guard of the bridge, in the app's JSON error shape."""
 
 from __future__ import annotations
 
@@ -44,24 +45,24 @@ class BodySizeLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, send) -> None:
-        body = json.dumps(
-            {
-                "error": {
-                    "code": "too_large",
-                    "message": f"the request body is over the limit of {self.max_bytes:,} bytes",
-                    "field": None,
-                }
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
+        await refuse(
+            send, 413, "too_large", f"the request body is over the limit of {self.max_bytes:,} bytes"
         )
-        await send({"type": "http.response.body", "body": body})
+
+
+async def refuse(send, status: int, code: str, message: str) -> None:
+    """Answer from ASGI middleware with the app's JSON error, closing the connection (the body,
+    if any, is left unread)."""
+    body = json.dumps({"error": {"code": code, "message": message, "field": None}}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
