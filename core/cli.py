@@ -206,6 +206,13 @@ def demo(model_id: str, piece: str, device: str | None) -> None:
 def _run(request: EditRequest, device: str | None) -> EditResult:
     from .engine import Engine
 
+    # Refuse a bad request before anything heavy loads: choosing the device ("auto") imports
+    # torch, checking on a CPU engine does not.
+    checker = Engine(get_host(), device="cpu")
+    try:
+        checker.prepare(request)
+    finally:
+        checker.shutdown()
     engine = Engine(get_host(), device=device)
     try:
         job = engine.submit(request)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from music21 import duration, note, stream
-
 from .score import TICKS_PER_QUARTER, KeySignature, Track
 
 
@@ -25,6 +23,8 @@ def infer_mode(sharps: int, tracks: list[Track], start: int, end: int | None) ->
     bass = min(n.pitch for n in notes if n.start == last_onset) % 12
     if bass in (major.tonic, minor.tonic) and major.tonic != minor.tonic:
         return "major" if bass == major.tonic else "minor"
+    from music21 import stream  # slow to import: only when the cadence does not settle it
+
     section = stream.Stream()
     for n in notes:
         section.insert(n.start / TICKS_PER_QUARTER, _plain_note(n.pitch, n.duration))
@@ -35,7 +35,9 @@ def infer_mode(sharps: int, tracks: list[Track], start: int, end: int | None) ->
     return "major"
 
 
-def _plain_note(pitch: int, ticks: int) -> note.Note:
+def _plain_note(pitch: int, ticks: int):
+    from music21 import duration, note
+
     n = note.Note(pitch)
     n.duration = duration.Duration(Fraction(ticks, TICKS_PER_QUARTER))
     return n

@@ -9,9 +9,23 @@ from pathlib import Path
 
 from .errors import LimitExceeded, ScoreReadError, ScoreWriteError
 from .midifile import read_midi, write_midi
-from .musicxml import read_musicxml, write_musicxml
 from .score import Score
 from .scorejson import read_json, write_json
+
+
+# MusicXML goes through music21, slow to import: it is imported when a MusicXML file is read or
+# written, so commands that touch none (--help, models, MIDI edits) start without it.
+def read_musicxml(path: Path) -> Score:
+    from .musicxml import read_musicxml as read
+
+    return read(path)
+
+
+def write_musicxml(score: Score, path: Path) -> None:
+    from .musicxml import write_musicxml as write
+
+    write(score, path)
+
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_NOTES = 50_000

@@ -22,7 +22,6 @@ from .encoding import STEP, voice_tracks
 from .faults import FAULTS, count_faults
 from .model import DeepBach, DeepBachOptions
 from .train import evaluate as held_out_nll
-from .weights import WEIGHTS_DIR
 
 
 def harmonization_faults(
@@ -50,29 +49,10 @@ def per_100_beats(totals: dict) -> dict:
     return {who: {k: round(v * scale, 2) for k, v in totals[who].items()} for who in ("model", "bach")}
 
 
-@click.command(name="deepbach")
-@click.option("--weights", type=click.Path(path_type=Path), default=WEIGHTS_DIR, show_default=True)
-@click.option(
-    "--data",
-    type=click.Path(path_type=Path),
-    default=Path("runs/deepbach/data"),
-    show_default=True,
-    help="Encoded-corpus cache.",
-)
-@click.option("--limit", type=int, default=None, help="Harmonize only the first N test chorales.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option(
-    "-O",
-    "--option",
-    "options",
-    multiple=True,
-    help="Sampling option KEY=VALUE for the harmonizations, e.g. parallel_penalty=0 (default: the defaults).",
-)
-@click.option("--device", default=None, help="cpu, cuda; default: CUDA when present.")
-def eval_command(
+def main(
     weights: Path, data: Path, limit: int | None, seed: int, options: tuple[str, ...], device: str | None
 ) -> None:
-    """Held-out (valid, test) per-cell NLL and voice-leading faults of test-chorale harmonizations."""
+    """`scorehost eval deepbach` (its options are in commands.py)."""
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     model = DeepBach(weights)
     validated = parse_options(model.Options, list(options), seed=seed)

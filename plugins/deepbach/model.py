@@ -1,9 +1,14 @@
-"""The deepbach Model: SATB chorale inpainting by annealed pseudo-Gibbs sampling."""
+"""The deepbach Model: SATB chorale inpainting by annealed pseudo-Gibbs sampling.
+
+Registering and listing the model import neither numpy nor torch: the encoding (numpy) is
+imported when a request is checked, the sampler and the network (torch) when it is sampled.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
@@ -12,11 +17,12 @@ from scorehost.core.model import Capabilities, JobContext, Model
 from scorehost.core.regions import merge_result
 from scorehost.core.requests import EditRequest, Options, Variation
 
-from .encoding import Vocab
-from .problem import Problem, build_problem, to_score
-from .sampler import Chain, Schedule, run_chains
-from .transpose import melody_shift, transpose_request, transpose_score
 from .weights import WEIGHTS_DIR, load_config, load_network
+
+if TYPE_CHECKING:
+    from .encoding import Vocab
+    from .problem import Problem
+    from .sampler import Chain, Schedule
 
 
 class DeepBachOptions(Options):
@@ -45,6 +51,8 @@ class DeepBachOptions(Options):
     )
 
     def schedule(self) -> Schedule:
+        from .sampler import Schedule
+
         return Schedule(
             self.iterations,
             self.temperature_start,
@@ -94,12 +102,17 @@ class DeepBach(Model):
         self.device = device
 
     def _vocabulary(self) -> Vocab:
+        from .encoding import Vocab
+
         if self.vocab is None:  # cheap: the JSON beside the weights, not the weights
             self.vocab = Vocab.from_json(load_config(self.weights)["vocab"])
         return self.vocab
 
     def check(self, request: EditRequest, options: Options) -> None:
         """Refuse bad requests before they are queued: every problem build_problem can find."""
+        from .problem import build_problem
+        from .transpose import melody_shift, transpose_request
+
         super().check(request, options)
         shift = melody_shift(request, self._vocabulary())
         build_problem(transpose_request(request, shift) if shift else request, self._vocabulary())
@@ -109,6 +122,8 @@ class DeepBach(Model):
 
     def inpaint_batch(self, items: list[tuple[EditRequest, Options, JobContext]]) -> list[list[Variation]]:
         """Requests with the same schedule share every forward pass; a cancelled one drops out."""
+        from .sampler import run_chains
+
         if self.net is None:
             self.load(getattr(items[0][2], "device", None) or "cpu")
         prepared = [self._prepare(request, options, job) for request, options, job in items]
@@ -122,6 +137,10 @@ class DeepBach(Model):
         return [self._variations(item) for item in prepared]
 
     def _prepare(self, request: EditRequest, options: DeepBachOptions, job: JobContext) -> _Item:
+        from .problem import build_problem
+        from .sampler import Chain
+        from .transpose import melody_shift, transpose_request
+
         shift = melody_shift(request, self.vocab)
         if shift:
             job.warn(
@@ -133,6 +152,9 @@ class DeepBach(Model):
         return _Item(request, shifted, shift, problem, seeds, job, [Chain(problem, seed) for seed in seeds])
 
     def _variations(self, item: _Item) -> list[Variation]:
+        from .problem import to_score
+        from .transpose import transpose_score
+
         if item.stopped:
             return []  # the engine reports why when it checks the job
         out = []

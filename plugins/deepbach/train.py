@@ -153,38 +153,11 @@ def _checkpoint(net, opt, state, splits, vocab: Vocab, device, ckpt: Path, weigh
     (ckpt.parent / "log.json").write_text(json.dumps(state["log"], indent=1))
 
 
-@click.command(name="deepbach")
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    default=Path("runs/deepbach"),
-    show_default=True,
-    help="Checkpoints, log and the data cache.",
-)
-@click.option(
-    "--weights",
-    type=click.Path(path_type=Path),
-    default=Path("runs/deepbach/best"),
-    show_default=True,
-    help="Where the best weights are exported.",
-)
-@click.option(
-    "--minutes",
-    type=float,
-    default=40.0,
-    show_default=True,
-    help="Training time budget (the learning rate follows it).",
-)
-@click.option("--batch", type=int, default=32, show_default=True)
-@click.option("--window", type=int, default=32, show_default=True, help="Window length in sixteenths.")
-@click.option("--dim", type=int, default=128, show_default=True)
-@click.option("--layers", type=int, default=4, show_default=True)
-@click.option("--lr", type=float, default=1e-3, show_default=True)
-@click.option("--eval-every", type=int, default=250, show_default=True)
-@click.option("--threads", type=int, default=2, show_default=True)
-@click.option("--device", default=None, help="cpu, cuda; default: CUDA when present.")
-def train_command(out, weights, minutes, batch, window, dim, layers, lr, eval_every, threads, device) -> None:
-    """Train the deepbach network on the training chorales; resumes from --out."""
+def main(
+    out: Path, weights: Path, minutes: float, batch: int, window: int, dim: int, layers: int, lr: float,
+    eval_every: int, threads: int, device: str | None,
+) -> None:  # fmt: skip
+    """`scorehost train deepbach` (its options are in commands.py)."""
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     config = {"window": window, "dim": dim, "layers": layers, "ff": 3 * dim}
     state = train(out, weights, minutes, batch, config, lr, eval_every, threads, device)
@@ -192,4 +165,6 @@ def train_command(out, weights, minutes, batch, window, dim, layers, lr, eval_ev
 
 
 if __name__ == "__main__":
+    from scorehost.plugins.deepbach.commands import train_command
+
     train_command()
