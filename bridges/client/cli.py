@@ -21,6 +21,9 @@ from scorehost.core.cli import edit_request_options
 from scorehost.core.errors import RequestError, ScorehostError
 
 DEFAULT_PORTS = {"osc": 9100, "http": 8765}
+# A running server answers a ping at once: a client that hears nothing for this long says
+# what to start instead of waiting out --timeout.
+PING_SECONDS = 2.0
 
 
 class ClientError(ScorehostError):
@@ -57,8 +60,8 @@ def ping(conf: dict) -> None:
     """Check that the server answers, and how fast."""
     started = time.perf_counter()
     if conf["via"] == "osc":
-        with _osc(conf) as osc:
-            version, models = _osc_call(osc, conf, "ping")
+        with _osc(conf, probe=False) as osc:
+            version, models = _osc_ping(osc, conf)
     else:
         health = _http(conf, "GET", "/v1/health")
         version, models = health.get("status"), len(_http(conf, "GET", "/v1/models"))
@@ -284,10 +287,46 @@ def reaper_script(copy_to: Path | None) -> None:
 # ---- OSC --------------------------------------------------------------------------------
 
 
-def _osc(conf: dict):
+def _osc(conf: dict, probe: bool = True):
+    """A client for the server; with probe, a ping first, so that a missing server is reported
+    within PING_SECONDS whatever --timeout says."""
     from .osc import OscClient
 
-    return OscClient(conf["host"], conf["port"], conf["token"])
+    osc = OscClient(conf["host"], conf["port"], conf["token"])
+    if probe:
+        try:
+            _osc_ping(osc, conf)
+        except BaseException:
+            osc.close()
+            raise
+    return osc
+
+
+def _osc_ping(osc, conf: dict) -> list:
+    seconds = min(conf["timeout"], PING_SECONDS)
+    try:
+        return osc.call("ping", timeout=seconds)
+    except ConnectionRefusedError as exc:
+        raise ClientError(f"{exc}. {_what_to_start(conf)}") from None
+    except TimeoutError:
+        where = f"{conf['host']}:{conf['port']}"
+        raise ClientError(
+            f"no answer over OSC from {where} in {seconds:g} s: is a scorehost server with the OSC "
+            f"bridge running there? {_what_to_start(conf)}"
+        ) from None
+
+
+def _what_to_start(conf: dict) -> str:
+    """What to start when no OSC server answers; names the HTTP server there, if one runs."""
+    http = {**conf, "port": DEFAULT_PORTS["http"], "timeout": 0.5}
+    try:
+        _http(http, "GET", "/v1/health")
+    except ClientError:
+        return "Start the server with `scorehost serve --bridge osc`"
+    return (
+        f"A scorehost server answers HTTP at {conf['host']}:{http['port']}, without the OSC bridge: "
+        "restart it with `scorehost serve --bridge http --bridge osc`, or use `scorehost client --via http`"
+    )
 
 
 def _osc_call(osc, conf: dict, name: str, *args: Any, on_reply=None) -> list:
@@ -297,6 +336,8 @@ def _osc_call(osc, conf: dict, name: str, *args: Any, on_reply=None) -> list:
         return osc.call(name, *args, timeout=conf["timeout"], on_reply=on_reply)
     except OscError as exc:
         raise ClientError(f"the server refused: {exc.message} ({exc.code})") from None
+    except ConnectionRefusedError as exc:
+        raise ClientError(f"{exc}. {_what_to_start(conf)}") from None
     except TimeoutError as exc:
         raise ClientError(f"{exc}; is `scorehost serve --bridge osc` running there?") from None
     except KeyboardInterrupt:

@@ -29,7 +29,14 @@ class OscClient:
         self.token = token
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
-        self.sock.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0) if _local(host) else ("", 0))
+        self.connected = _local(host)
+        if self.connected:
+            self.sock.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
+            # Connected, the socket hears the kernel's "port unreachable": with nothing
+            # listening there, a call fails at once (ConnectionRefusedError), not at its timeout.
+            self.sock.connect(self.server)
+        else:
+            self.sock.bind(("", 0))
         self._tags = itertools.count(1)
         self._stash: dict[Any, deque] = defaultdict(deque)
 
@@ -46,7 +53,11 @@ class OscClient:
         """Send a request; returns its tag."""
         tag = next(self._tags) if tag is None else tag
         extra = [f"token={self.token}"] if self.token else []
-        self.sock.sendto(p.encode(p.address(name), tag, *args, *extra), self.server)
+        data = p.encode(p.address(name), tag, *args, *extra)
+        try:
+            self.sock.send(data) if self.connected else self.sock.sendto(data, self.server)
+        except ConnectionRefusedError:
+            raise self._refused() from None
         return tag
 
     def replies(self, tag: Any, timeout: float = 30.0, final: set[str] = FINAL) -> Iterator[tuple[str, list]]:
@@ -69,9 +80,15 @@ class OscClient:
                 data, _ = self.sock.recvfrom(65_535)
             except TimeoutError:
                 continue
+            except ConnectionRefusedError:
+                raise self._refused() from None
             for address, args in p.decode(data):
                 if address.startswith(p.PREFIX + "/") and args:
                     self._stash[args[0]].append((address[len(p.PREFIX) + 1 :], args[1:]))
+
+    def _refused(self) -> ConnectionRefusedError:
+        host, port = self.server
+        return ConnectionRefusedError(f"nothing listens for OSC at {host}:{port} (UDP)")
 
     def call(self, name: str, *args: Any, timeout: float = 30.0, on_reply: Callable | None = None) -> list:
         """Send a request and return the arguments of its final reply; raise OscError on error."""

@@ -84,7 +84,75 @@ def test_client_is_a_scorehost_command_and_says_when_no_server_answers():
         timeout=60,
     )
     assert proc.returncode == 1
-    assert "is `scorehost serve --bridge osc` running there?" in proc.stderr
+    assert "Start the server with `scorehost serve --bridge osc`" in proc.stderr
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _edit(source, out) -> list[str]:
+    """The arguments of `client edit`: a one-bar edit by the test model echo."""
+    return ["edit", str(source), "-o", str(out), "-m", "echo", "-r", "alto:1"]
+
+
+def _timed(args: list[str]):
+    started = time.monotonic()
+    result = CliRunner().invoke(client, args)
+    return result, time.monotonic() - started
+
+
+def test_client_finds_out_at_once_that_nothing_listens_for_osc(tmp_path, chorale):
+    """With no server on the port, ping and edit fail at once, not at --timeout (300 s unless
+    given; 30 s here, so that a client that waits fails this test in reasonable time)."""
+    port = str(_free_udp_port())
+    result, seconds = _timed(["--port", port, "--timeout", "30", "ping"])
+    assert result.exit_code == 1 and seconds < 2, (seconds, result.output)
+    message = str(result.exception)
+    assert f"nothing listens for OSC at 127.0.0.1:{port}" in message
+    assert "Start the server with `scorehost serve --bridge osc`" in message
+    source = write_score(chorale, tmp_path / "in.mid")
+    result, seconds = _timed(["--port", port, "--timeout", "30", *_edit(source, tmp_path / "o.mid")])
+    assert result.exit_code == 1 and seconds < 2, (seconds, result.output)
+    assert "nothing listens for OSC" in str(result.exception)
+
+
+def test_client_gives_up_on_a_silent_osc_port_within_two_seconds(tmp_path, chorale):
+    """Something holds the port but never answers (or a firewall drops the packets)."""
+    source = write_score(chorale, tmp_path / "in.mid")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        base = ["--port", str(silent.getsockname()[1]), "--timeout", "30"]
+        ping, ping_seconds = _timed([*base, "ping"])
+        edit, edit_seconds = _timed([*base, *_edit(source, tmp_path / "o.mid")])
+    for result, seconds in ((ping, ping_seconds), (edit, edit_seconds)):
+        assert result.exit_code == 1 and 1.5 < seconds < 4, (seconds, result.output)
+        message = str(result.exception)
+        assert "no answer over OSC" in message and "in 2 s" in message
+        assert "`scorehost serve --bridge osc`" in message
+
+
+def test_client_says_when_the_server_runs_without_the_osc_bridge(host, monkeypatch):
+    from scorehost.bridges.client import cli as client_cli
+    from scorehost.bridges.http.server import HttpBridge
+    from scorehost.core.engine import Engine
+    from scorehost.core.settings import Settings
+
+    engine = Engine(host, device="cpu")
+    bridge = HttpBridge()
+    bridge.start(engine, Settings(http_port=0))
+    try:
+        monkeypatch.setitem(client_cli.DEFAULT_PORTS, "http", bridge.port)
+        result, seconds = _timed(["--port", str(_free_udp_port()), "ping"])
+    finally:
+        bridge.stop()
+        engine.shutdown(timeout=2)
+    assert result.exit_code == 1 and seconds < 2, (seconds, result.output)
+    message = str(result.exception)
+    assert f"A scorehost server answers HTTP at 127.0.0.1:{bridge.port}, without the OSC bridge" in message
+    assert "`scorehost serve --bridge http --bridge osc`" in message and "--via http" in message
 
 
 class FakeAbletonOsc:
