@@ -1,9 +1,10 @@
 """Standard MIDI files in and out through mido.
 
 Written files are type 1 at 480 ticks per quarter: a conductor track with title, meter, key,
-tempo and markers, then one track per score track. What MIDI cannot say by itself (a track's
-role, a key's church mode, fermatas) travels in text and marker events that other programs
-show harmlessly, so a score survives score -> MIDI -> score exactly.
+tempo and markers, then one track per score track, on the track's channel (see
+write_channels). What MIDI cannot say by itself (a track's role, a key's church mode,
+fermatas) travels in text and marker events that other programs show harmlessly, so a score
+survives score -> MIDI -> score exactly.
 """
 
 from __future__ import annotations
@@ -119,6 +120,9 @@ def score_from_midi(midi: mido.MidiFile, title_fallback: str = "") -> Score:
         if found:
             first_track_of[number] = len(tracks)
         tracks += found
+    unset = [t.model_copy(update={"channel": None}) for t in tracks]
+    if [t.channel for t in tracks] == write_channels(unset):
+        tracks = unset  # the channels the writer picks anyway: so score -> MIDI -> score is exact
     keys = {t: k for t, k in reader.keys.items()}
     for tick, mode in reader.modes.items():
         if tick in keys and mode in (
@@ -199,6 +203,7 @@ def _read_track(reader: _Reader, midi_track, number: int | None) -> list[Track]:
         Track(
             name=name,
             program=programs.get(channel, 0),
+            channel=channel,
             is_drum=channel == DRUM_CHANNEL,
             role=role,
             notes=notes.get(channel, []),
@@ -221,11 +226,25 @@ def write_midi(score: Score, path: Path) -> None:
 def score_to_midi(score: Score) -> mido.MidiFile:
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_QUARTER)
     midi.tracks.append(_conductor(score))
-    melodic = iter(_MELODIC_CHANNELS * (len(score.tracks) // len(_MELODIC_CHANNELS) + 1))
-    for index, track in enumerate(score.tracks):
-        channel = DRUM_CHANNEL if track.is_drum else next(melodic)
+    for index, (track, channel) in enumerate(zip(score.tracks, write_channels(score.tracks), strict=True)):
         midi.tracks.append(_track_events(score, index, track, channel))
     return midi
+
+
+def write_channels(tracks: list[Track]) -> list[int]:
+    """The channel each track is written on: 9 for drums, else its own, else the next melodic
+    channel that no track names (cycling when tracks outnumber channels)."""
+    named = {t.channel for t in tracks if t.channel is not None and not t.is_drum}
+    free = [c for c in _MELODIC_CHANNELS if c not in named] or _MELODIC_CHANNELS
+    picked = iter(free * (len(tracks) // len(free) + 1))
+    return [
+        DRUM_CHANNEL
+        if t.is_drum
+        else t.channel
+        if t.channel is not None and t.channel != DRUM_CHANNEL
+        else next(picked)
+        for t in tracks
+    ]
 
 
 def _conductor(score: Score) -> mido.MidiTrack:

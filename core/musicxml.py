@@ -151,7 +151,7 @@ def score_from_music21(m21score: stream.Score) -> Score:
     staff_of_track: list[int] = []
     for staff_index, staff in enumerate(staves):
         for voice_notes, voice_fermatas, label in _read_staff(staff):
-            track = _track_for(staff, label, voice_notes)
+            track = _track_for(staff, label, voice_notes, len(tracks))
             fermatas += [Fermata(tick=t, track=len(tracks)) for t in voice_fermatas]
             tracks.append(track)
             staff_of_track.append(staff_index)
@@ -288,9 +288,12 @@ def _merge_ties(events: list[tuple[int, object]]) -> tuple[list[Note], list[int]
     return notes, sorted(set(fermata_ticks))
 
 
-def _track_for(staff: stream.Stream, label: str, notes: list[Note]) -> Track:
+def _track_for(staff: stream.Stream, label: str, notes: list[Note], index: int) -> Track:
     inst = staff.getInstrument(returnDefault=False)
-    name = (staff.partName or (inst.partName if inst else None) or str(staff.id or "")).strip()
+    # A part without a name is named for its instrument, else "Track N" as the writer names it
+    # (never for staff.id: music21 makes that an object id when the file gives none).
+    given = [staff.partName, inst.partName, inst.instrumentName] if inst else [staff.partName]
+    name = next((n.strip() for n in given if n and n.strip()), f"Track {index + 1}")
     program = inst.midiProgram if inst is not None and inst.midiProgram is not None else 0
     is_drum = isinstance(inst, instrument.UnpitchedPercussion) or (inst is not None and inst.midiChannel == 9)
     return Track(

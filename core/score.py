@@ -131,6 +131,12 @@ class Track(BaseModel):
     model_config = _strict
     name: str = Field(default="", max_length=200)
     program: int = Field(default=0, ge=0, le=127, description="General MIDI program, 0-based.")
+    channel: int | None = Field(
+        default=None,
+        ge=0,
+        le=15,
+        description="MIDI channel, 0-based (9: drums); null: the next free one when written.",
+    )
     is_drum: bool = False
     role: str | None = Field(default=None, max_length=40)
     notes: list[Note] = Field(default_factory=list)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -92,9 +93,7 @@ def write_score(score: Score, path: str | Path, overwrite: bool = False) -> Path
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise ScoreWriteError(f"{directory}: no such folder")
-    handle, temp_name = tempfile.mkstemp(suffix=suffix, prefix=".scorehost-", dir=directory)
-    os.close(handle)
-    temp = Path(temp_name)
+    temp = _new_file(directory, suffix, path)
     try:
         _WRITERS[suffix](score, temp)
         if overwrite:
@@ -108,6 +107,21 @@ def write_score(score: Score, path: str | Path, overwrite: bool = False) -> Path
     finally:
         temp.unlink(missing_ok=True)
     return path
+
+
+def _new_file(directory: Path, suffix: str, target: Path) -> Path:
+    """A new empty file beside the target, created with the mode the umask gives, as the target
+    then keeps it (tempfile.mkstemp's files are 0600 whatever the umask)."""
+    for _ in range(100):
+        temp = directory / f".scorehost-{secrets.token_hex(8)}{suffix}"
+        try:
+            os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise ScoreWriteError(f"cannot write {target}: {exc.strerror or exc}") from exc
+        return temp
+    raise ScoreWriteError(f"cannot write {target}: no free temporary name in {directory}")
 
 
 def read_score_bytes(data: bytes, suffix: str, max_notes: int = MAX_NOTES, name: str = "score") -> Score:
