@@ -152,3 +152,89 @@ def test_scorehost_serve_with_a_real_model_end_to_end(chorale, tmp_path):
         if inside:
             written = [n for n in new.notes if start <= n.start < end]
             assert written and all(start <= n.start and n.end <= end for n in written)
+
+
+# ---- the documented replies are what the server sends ------------------------------------
+
+_DOCS = Path(__file__).resolve().parents[3] / "docs" / "osc.md"
+
+
+def _documented_type_tags() -> dict[str, str]:
+    """Address -> type tags of the oscdump example in docs/osc.md."""
+    text = _DOCS.read_text()
+    block = text.split("`oscdump` then prints", 1)[1].split("```", 2)[1]
+    found = dict(re.findall(r"^(/scorehost/\S+) (\w+) ", block, re.MULTILINE))
+    assert {"/scorehost/accepted", "/scorehost/done"} <= set(found), block
+    return found
+
+
+def _documented_arguments() -> dict[str, list[str]]:
+    """Address -> argument names of each reply in the requests table of docs/osc.md."""
+    found = {}
+    for address, names in re.findall(r"`(/scorehost/[a-z/]+) ([a-z_ ]+)`", _DOCS.read_text()):
+        found.setdefault(address, names.split())
+    return found
+
+
+def _sent_type_tags(dump: Dump) -> dict[str, set[str]]:
+    dump.file.flush()
+    sent: dict[str, set[str]] = {}
+    for line in Path(dump.file.name).read_text().splitlines():
+        match = re.match(r"^\S+ (/scorehost/\S+) (\w*)", line)
+        if match:
+            sent.setdefault(match.group(1), set()).add(match.group(2))
+    return sent
+
+
+def test_documented_type_tags_and_arguments_are_what_the_server_sends(osc_server, chorale, tmp_path):
+    """docs/osc.md's oscdump example and reply signatures, against what liblo's oscdump gets."""
+    bridge = osc_server()
+    source = write_score(chorale, tmp_path / "in.mid")
+    dump = Dump(tmp_path)
+    reply = f"reply={dump.port}"
+    try:
+        _oscsend(bridge.port, "/scorehost/ping", "t0", reply)
+        _oscsend(bridge.port, "/scorehost/models", "t1", reply)
+        edit = [
+            "t2",
+            "model=slow",
+            "seconds=0.3",
+            f"in={source}",
+            f"out={tmp_path / 'out.mid'}",
+            "region=alto:3-4",
+        ]
+        _oscsend(bridge.port, "/scorehost/edit", *edit, reply)
+        dump.wait_for("/scorehost/done", 20)
+        _oscsend(
+            bridge.port,
+            "/scorehost/edit",
+            "t3",
+            "model=slow",
+            "seconds=20",
+            f"in={source}",
+            "region=1",
+            reply,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            accepted = [args for address, args in dump.messages() if address == "/scorehost/accepted"]
+            if len(accepted) == 2:
+                break
+            time.sleep(0.05)
+        _oscsend(bridge.port, "/scorehost/cancel", "t4", f"job={accepted[1][1]}", reply)
+        dump.wait_for("/scorehost/error", 10)
+        sent = _sent_type_tags(dump)
+    finally:
+        dump.close()
+    for address, tags in _documented_type_tags().items():
+        assert sent.get(address) == {tags}, (
+            f"docs/osc.md shows {address} {tags}; the server sent {sent.get(address)}"
+        )
+    documented = _documented_arguments()
+    seen = set(sent) & set(documented)
+    assert {"/scorehost/pong", "/scorehost/model", "/scorehost/models/end", "/scorehost/cancelled"} <= seen
+    for address in seen:
+        for tags in sent[address]:
+            assert len(tags) == len(documented[address]), (
+                f"docs/osc.md names {address} {' '.join(documented[address])}; the server sent {tags}"
+            )
