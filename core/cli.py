@@ -176,7 +176,8 @@ def edit(
 def demo(model_id: str, piece: str, device: str | None) -> None:
     """The main job on defaults: harmonize the soprano of a Bach chorale from music21's corpus.
 
-    Writes scorehost-demo.musicxml (or -2, -3, ... if taken) in the current folder.
+    Writes scorehost-demo.musicxml (or -2, -3, ... if taken) in the current folder, and says
+    where.
     """
     from music21 import corpus
 
@@ -200,7 +201,7 @@ def demo(model_id: str, piece: str, device: str | None) -> None:
         f"{model_id} harmonized the soprano of {piece} ({len(score.bars())} bars) in {time.perf_counter() - started:.1f} s"
     )
     log_prob = "n/a" if variation.log_prob is None else f"{variation.log_prob:.1f}"
-    click.echo(f"log-probability {log_prob}, seed {variation.seed}; wrote {output}")
+    click.echo(f"log-probability {log_prob}, seed {variation.seed}; wrote {output.resolve()}")
 
 
 def _run(request: EditRequest, device: str | None) -> EditResult:

@@ -5,7 +5,8 @@ the settings, or /scorehost/live/fill over OSC) scorehost fills the requested ba
 recording with a model, and plays the written notes out of 'scorehost out' in time with the
 clock, on each pass, so a DAW track that records 'scorehost out' gets them.
 
-Ports come from python-rtmidi (pip install 'scorehost[live]'; messages are parsed by mido):
+Ports come from python-rtmidi (the live extra: pip install 'scorehost[live]' from the package
+index, pip install '.[live]' in a checkout; messages are parsed by mido):
 ALSA on Linux desktops, CoreMIDI on macOS; on a machine without sound hardware, JACK's dummy
 driver with MIDO_BACKEND=mido.backends.rtmidi/UNIX_JACK (the backend setting names the rtmidi
 API). The input port is polled rather than given a callback, so no Python runs in the MIDI
@@ -236,7 +237,9 @@ def _rtmidi_api(backend: str):
         import rtmidi
     except ImportError as exc:
         raise ScorehostError(
-            f"live MIDI needs python-rtmidi ({exc}); install it with: pip install 'scorehost[live]'"
+            f"live MIDI needs python-rtmidi ({exc}); install scorehost's live extra: "
+            "pip install 'scorehost[live]' (from the package index), or pip install '.[live]' "
+            "in a scorehost checkout"
         ) from exc
     if not api_name:
         return rtmidi.API_UNSPECIFIED

@@ -176,3 +176,19 @@ def test_existing_output_is_kept(chorale_file, tmp_path):
     proc = scorehost("edit", str(chorale_file), "-o", str(out), "-m", "echo", "-r", "alto")
     _one_clear_error(proc, "exists")
     assert out.read_bytes() == b"mine"
+
+
+def test_demo_says_where_it_wrote(host, tmp_path, monkeypatch):
+    """It writes into the current folder: the last line names the file by its full path."""
+    from click.testing import CliRunner
+
+    from scorehost.core import cli
+
+    monkeypatch.setattr(cli, "_host", host)  # the test models: echo harmonizes at once
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "scorehost-demo.musicxml").write_text("taken")
+    result = CliRunner().invoke(cli.cli, ["demo", "--model", "echo", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    written = tmp_path / "scorehost-demo-2.musicxml"
+    assert result.output.strip().splitlines()[-1].endswith(f"wrote {written}")
+    assert len(read_score(written).tracks) == 4

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -205,6 +206,18 @@ def test_ports_fail_with_a_clear_message_without_a_midi_system(octave_host):
             MidiBridge().start(engine, Settings(midi_backend="mido.backends.nonexistent"))
     finally:
         engine.shutdown(timeout=2)
+
+
+def test_without_python_rtmidi_the_error_says_how_to_install_the_extra_both_ways(monkeypatch):
+    from scorehost.bridges.midi.server import DEFAULT_BACKEND, _rtmidi_api
+    from scorehost.core.errors import ScorehostError
+
+    monkeypatch.setitem(sys.modules, "rtmidi", None)  # import rtmidi then raises ImportError
+    with pytest.raises(ScorehostError) as refused:
+        _rtmidi_api(DEFAULT_BACKEND)
+    message = str(refused.value)
+    assert "pip install 'scorehost[live]' (from the package index)" in message
+    assert "pip install '.[live]' in a scorehost checkout" in message
 
 
 def test_threads_left_running_are_daemons():
