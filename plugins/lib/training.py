@@ -10,9 +10,10 @@ import copy
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-from safetensors.torch import load_model, save_model
+if TYPE_CHECKING:  # torch and safetensors load where weights are read or written
+    import torch
 
 
 def learning_rate(base: float, elapsed: float, budget: float, step: int, warmup: int = 200) -> float:
@@ -21,12 +22,16 @@ def learning_rate(base: float, elapsed: float, budget: float, step: int, warmup:
 
 
 def save_checkpoint(path: Path, net: torch.nn.Module, opt: torch.optim.Optimizer, state: dict) -> None:
+    import torch
+
     saved = {"model": net.state_dict(), "optimizer": opt.state_dict(), "state": json.dumps(state)}
     torch.save(saved, path.with_suffix(".tmp"))
     path.with_suffix(".tmp").replace(path)  # a crash mid-write keeps the previous checkpoint
 
 
 def load_checkpoint(path: Path, net: torch.nn.Module, opt: torch.optim.Optimizer, device: str) -> dict:
+    import torch
+
     saved = torch.load(path, map_location=device, weights_only=True)
     net.load_state_dict(saved["model"])
     opt.load_state_dict(saved["optimizer"])
@@ -35,6 +40,8 @@ def load_checkpoint(path: Path, net: torch.nn.Module, opt: torch.optim.Optimizer
 
 def export_weights(folder: Path, stem: str, net: torch.nn.Module, config: dict) -> None:
     """Weights as safetensors plus a JSON (network config, vocabulary, training stats)."""
+    from safetensors.torch import save_model
+
     folder.mkdir(parents=True, exist_ok=True)
     # Half precision halves the shipped file; loading casts back to the network's dtype.
     save_model(copy.deepcopy(net).half(), str(folder / f"{stem}.safetensors"))  # handles tied weights
@@ -46,4 +53,6 @@ def read_config(folder: Path, stem: str) -> dict:
 
 
 def load_weights(net: torch.nn.Module, folder: Path, stem: str) -> None:
+    from safetensors.torch import load_model
+
     load_model(net, str(folder / f"{stem}.safetensors"))

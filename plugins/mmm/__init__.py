@@ -14,8 +14,7 @@ def register_models(register) -> None:
 
 @hookimpl
 def register_commands(cli) -> None:
-    from .evaluate import eval_command
-    from .train import train_command
+    from .commands import eval_command, train_command
 
     cli.commands["train"].add_command(train_command)
     cli.commands["eval"].add_command(eval_command)

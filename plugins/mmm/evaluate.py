@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import json
 import statistics
-from pathlib import Path
 
 import click
 import numpy as np
-import torch
 
 from scorehost.core.cliparse import parse_options
+from scorehost.core.device import choose_device
 from scorehost.core.errors import RequestError, ScorehostError
 from scorehost.core.model import LocalJob
 from scorehost.core.regions import merge_result
@@ -28,7 +27,6 @@ from scorehost.core.score import Note, Score, most_at_once
 from scorehost.plugins.lib.vocab import instrument_family
 
 from .model import MMM, MMMOptions
-from .weights import WEIGHTS_DIR
 
 
 def pc_similarity(a: list[Note], b: list[Note]) -> float:
@@ -212,29 +210,12 @@ def _with(score: Score, track: int, notes: list[Note], start: int = 0, end: int 
     return score.model_copy(update={"tracks": tracks})
 
 
-@click.command(name="mmm")
-@click.option(
-    "--weights",
-    type=click.Path(path_type=Path, exists=True, file_okay=False),
-    default=WEIGHTS_DIR,
-    show_default=True,
-)
-@click.option("--cache", type=click.Path(path_type=Path), default=Path("runs/mmm/data"), show_default=True,
-              help="Where the held-out pieces are read to (the training command's data cache serves).")  # fmt: skip
-@click.option("--split", type=click.Choice(["test", "valid"]), default="test", show_default=True,
-              help="Held-out pieces to measure on: tune options on valid, report test.")  # fmt: skip
-@click.option("--pieces", type=int, default=100, show_default=True, help="Held-out pieces to fill bars of.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("-O", "--option", "options", multiple=True, metavar="KEY=VALUE",
-              help="Sampling option for the fills, e.g. temperature=0.9 (default: the model's defaults).")  # fmt: skip
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--device", default=None, help="cpu, cuda; default: CUDA when present.")
-def eval_command(weights, cache, split, pieces, seed, options, as_json, device) -> None:
-    """Held-out figures of the mmm model, beside a copy-the-nearest-bar baseline."""
+def main(weights, cache, split, pieces, seed, options, as_json, device) -> None:
+    """`scorehost eval mmm` (its options are in commands.py)."""
     from .dataset import held_out_pieces
     from .train import fixed_examples, infill_nll
 
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = choose_device(device)
     model = MMM(weights=weights)
     sampling = parse_options(model.Options, list(options), seed=seed)
     model.load(device)

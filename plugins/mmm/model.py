@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scorehost.core.errors import ScorehostError
 from scorehost.core.model import Capabilities, JobContext, Model
 from scorehost.core.requests import EditRequest, Options, Variation
 
-from .constraints import TrackRules, keep_register, rules_for
 from .options import MMMOptions
-from .plan import Pass, plan_passes
 from .weights import WEIGHTS_DIR, load_network, load_vocab
-from .window import Working, build_rows, check_meters, take_notes
+
+if TYPE_CHECKING:  # numpy and torch load once a request is checked or served, not for listings
+    from .constraints import TrackRules
+    from .plan import Pass
+    from .window import Working
 
 
 @dataclass
@@ -74,6 +77,9 @@ class MMM(Model):
         return self.vocab
 
     def check(self, request: EditRequest, options: Options) -> None:
+        from .constraints import rules_for
+        from .window import check_meters
+
         super().check(request, options)
         check_meters(request, self._vocabulary())
         rules_for(request, self._vocabulary())
@@ -87,6 +93,8 @@ class MMM(Model):
     def inpaint_batch(self, items) -> list[list[Variation] | ScorehostError]:
         if self.net is None:
             self.load(getattr(items[0][2], "device", None) or "cpu")
+        from .window import Working
+
         jobs = [self._prepare(*item) for item in items]
         self._decode(jobs, [(j, w) for j in jobs for group in j.candidates for w in group])
         for j in jobs:
@@ -95,6 +103,10 @@ class MMM(Model):
         return [job.stopped or [w.variation() for w in job.variations] for job in jobs]
 
     def _prepare(self, request: EditRequest, options: MMMOptions, job: JobContext) -> _Job:
+        from .constraints import keep_register, rules_for
+        from .plan import plan_passes
+        from .window import Working
+
         vocab = self._vocabulary()
         rules = rules_for(request, vocab)
         keep_register(rules, request, options.register_margin)
@@ -113,6 +125,8 @@ class MMM(Model):
     def _decode(self, jobs: list[_Job], rows: list[tuple[_Job, Working]]) -> None:
         """Run pass k of every variation of every job together, for k = 0, 1, ..."""
         from scorehost.plugins.lib.sampling import Sampling, sample_rows
+
+        from .window import build_rows, take_notes
 
         rounds = max((len(j.passes) for j in jobs), default=0)
         for k in range(rounds):

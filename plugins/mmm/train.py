@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from scorehost.core.device import choose_device
 from scorehost.plugins.lib.training import (
     export_weights,
     learning_rate,
@@ -239,35 +240,11 @@ def _evaluate_and_save(net, opt, state, held_out, vocab, config, device, ckpt, w
     (ckpt.parent / "log.json").write_text(__import__("json").dumps(state["log"], indent=1))
 
 
-@click.command(name="mmm")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("runs/mmm"), show_default=True,
-              help="Checkpoints, log and the data cache.")  # fmt: skip
-@click.option("--weights", type=click.Path(path_type=Path), default=Path("runs/mmm/best"), show_default=True,
-              help="Where the best weights are exported.")  # fmt: skip
-@click.option("--data", type=click.Path(path_type=Path, exists=True, file_okay=False), default=None,
-              help="A folder of your own MIDI/MusicXML files (default: music21's corpus and mma accompaniment).")  # fmt: skip
-@click.option("--init", type=click.Path(path_type=Path, exists=True, file_okay=False), default=None,
-              help="Start from these weights (e.g. the shipped ones, plugins/mmm/weights) instead of from scratch; "
-              "their network shape is used. Ignored when --out holds a checkpoint to resume.")  # fmt: skip
-@click.option("--minutes", type=float, default=60.0, show_default=True, help="Training time budget.")
-@click.option("--batch", type=int, default=16, show_default=True)
-@click.option("--context", type=int, default=1024, show_default=True, help="Longest sequence, in tokens.")
-@click.option("--dim", type=int, default=256, show_default=True)
-@click.option("--layers", type=int, default=4, show_default=True)
-@click.option("--heads", type=int, default=4, show_default=True)
-@click.option("--lr", type=float, default=1e-3, show_default=True)
-@click.option("--eval-every", type=int, default=200, show_default=True)
-@click.option("--threads", type=int, default=2, show_default=True)
-@click.option("--device", default=None, help="cpu, cuda; default: CUDA when present.")
-def train_command(
+def main(
     out, weights, data, init, minutes, batch, context, dim, layers, heads, lr, eval_every, threads, device
 ) -> None:
-    """Train the mmm network (bar and track infilling); resumes from --out."""
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    """`scorehost train mmm` (its options are in commands.py)."""
+    device = choose_device(device)
     net_config = {"context": context, "dim": dim, "layers": layers, "heads": heads}
     state = train(out, weights, data, minutes, batch, net_config, lr, eval_every, threads, device, init)
     click.echo(f"done: {state['step']} steps, best valid infill NLL {state['best_valid']:.4f}")
-
-
-if __name__ == "__main__":
-    train_command()

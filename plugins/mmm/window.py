@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from scorehost.core.errors import RequestError
 from scorehost.core.regions import in_spans
@@ -10,13 +11,15 @@ from scorehost.core.requests import EditRequest, Variation
 from scorehost.core.score import Bar, Note, most_at_once
 from scorehost.plugins.lib.bartokens import bar_tokens
 from scorehost.plugins.lib.grammar import BarSpec, Sounding, onset_spans
-from scorehost.plugins.lib.sampling import Row
 from scorehost.plugins.lib.vocab import DENSITY_LEVELS, METERS, Vocab, instrument_family, ticks_per_position
 
 from .constraints import TrackRules
 from .options import MMMOptions
 from .plan import WINDOW_TRACKS, Pass
 from .sequence import TrackRow, Window, density_level, notes_by_bar, poly_level, prompt
+
+if TYPE_CHECKING:
+    from scorehost.plugins.lib.sampling import Row
 
 FILL_RESERVE = (24, 160)  # tokens kept free per bar to fill: at least, at most
 
@@ -101,13 +104,18 @@ def check_meters(request: EditRequest, vocab: Vocab) -> None:
 
 def build_rows(working: Working, p: Pass, rules: dict[int, TrackRules], vocab: Vocab, context: int):
     """The row to sample for one pass of one variation, and (track, bar, spec) per placeholder."""
+    from scorehost.plugins.lib.sampling import Row  # torch: only once a request is served
+
     score = working.request.score
     bars = score.bars()
     before, after = list(p.before), list(p.after)
     others = _context_tracks(working, p, bars)
     while True:
         window_bars = [bars[i] for i in (*before, *p.fill_bars, *after)]
-        tracks = sorted(set(p.tracks) | set(others))
+        # Context tracks first, written ones last: a track's own bars then sit right before its
+        # fill section, where a small network attends best (in index order, soprano fills read
+        # the bass as their nearest track and came out in its register).
+        tracks = sorted(set(others) - set(p.tracks)) + sorted(p.tracks)
         window, specs = _window(working, p, rules, vocab, window_bars, tracks)
         tokens = prompt(window, vocab)
         reserve = sum(_reserve(working, t, bars) for t, _, _ in specs)
