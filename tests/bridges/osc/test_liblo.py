@@ -202,6 +202,7 @@ def test_documented_type_tags_and_arguments_are_what_the_server_sends(osc_server
             f"in={source}",
             f"out={tmp_path / 'out.mid'}",
             "region=alto:3-4",
+            "seed=1",  # as in the example: a seed above 2^31 goes as int64 (h), as documented
         ]
         _oscsend(bridge.port, "/scorehost/edit", *edit, reply)
         dump.wait_for("/scorehost/done", 20)
