@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scorehost.core.errors import RequestError
-from scorehost.core.regions import in_spans, spans_by_track
+from scorehost.core.regions import spans_by_track
 from scorehost.core.requests import (
     EditRequest,
     Instrument,
@@ -40,7 +40,6 @@ class TrackRules:
     notes_per_bar: float | None = None
     keep_rhythm: bool = False
     pins: list[PinnedNote] = field(default_factory=list)
-    ranged: bool = False  # a pitch_range constraint names this track
 
 
 def rules_for(request: EditRequest, vocab: Vocab) -> dict[int, TrackRules]:
@@ -101,31 +100,12 @@ def _apply(constraint, rules: dict[int, TrackRules], score, field_name: str) -> 
             band = np.zeros(128, dtype=bool)
             band[constraint.low : constraint.high + 1] = True
             rule.pitch_ok &= band
-            rule.ranged = True
         elif isinstance(constraint, Polyphony):
             rule.polyphony = constraint.max_notes
         elif isinstance(constraint, NoteDensity):
             rule.notes_per_bar = constraint.notes_per_bar
         elif isinstance(constraint, Instrument):
             rule.program = constraint.program
-
-
-def keep_register(rules: dict[int, TrackRules], request: EditRequest, margin: int | None) -> None:
-    """Keep a written track near the register it has outside the regions: within margin
-    semitones of its lowest and highest kept note. Only where no pitch_range names the track,
-    and never where that would leave no pitch or lose a pin: a guide, not a constraint, so it
-    can refuse nothing."""
-    if margin is None:
-        return
-    for t, rule in rules.items():
-        kept = [n.pitch for n in request.score.tracks[t].notes if not in_spans(rule.spans, n.start)]
-        if rule.is_drum or rule.ranged or not kept:
-            continue
-        band = np.zeros(128, dtype=bool)
-        band[max(0, min(kept) - margin) : min(127, max(kept) + margin) + 1] = True
-        narrowed = rule.pitch_ok & band
-        if narrowed.any() and all(narrowed[pin.pitch] for pin in rule.pins):
-            rule.pitch_ok = narrowed
 
 
 def _written(rules: dict[int, TrackRules], track: int, score, field_name: str) -> TrackRules:

@@ -103,13 +103,12 @@ class MMM(Model):
         return [job.stopped or [w.variation() for w in job.variations] for job in jobs]
 
     def _prepare(self, request: EditRequest, options: MMMOptions, job: JobContext) -> _Job:
-        from .constraints import keep_register, rules_for
+        from .constraints import rules_for
         from .plan import plan_passes
         from .window import Working
 
         vocab = self._vocabulary()
         rules = rules_for(request, vocab)
-        keep_register(rules, request, options.register_margin)
         passes = plan_passes(request.score, request.regions, options.context_bars)
         prepared = _Job(request, options, job, passes, rules)
         for seed in options.seeds():  # random seeds when none is given: draw them once

@@ -28,14 +28,6 @@ class MMMOptions(Options):
         le=7,
         description="Bars of context read on each side of the bars being filled, at most (a window holds 8 bars in all, as in training).",
     )
-    register_margin: int | None = Field(
-        default=5,
-        ge=0,
-        le=48,
-        description="A track with notes outside the regions is written within this many semitones of its "
-        "lowest and highest note there, unless a pitch_range constraint names it, so a fill stays in the "
-        "track's register. None: anywhere the constraints allow.",
-    )
     allow_silence: bool = Field(
         default=False,
         description="Let a filled track come back with no notes at all (by default every region gets at least one).",

@@ -223,33 +223,6 @@ def test_a_cancelled_job_stops_sampling_and_reports_why(tiny):
     assert isinstance(result, JobCancelled)
 
 
-@SETTINGS
-@given(seed=st.integers(0, 2**31), track=st.integers(0, 3), margin=st.sampled_from([0, 3, 5]))
-def test_fills_stay_in_the_register_the_track_has_elsewhere(tiny, seed, track, margin):
-    score = corpus_score(CHORALE)
-    region = bar_region(score, track, 3, 4)
-    kept = [n.pitch for n in score.tracks[track].notes if not region.start <= n.start < region.end]
-    request = EditRequest(model="mmm", score=score, regions=[region])
-    for variation in fill(tiny, request, seed, register_margin=margin):
-        pitches = [n.pitch for n in written(variation.score, region)]
-        assert pitches and all(min(kept) - margin <= p <= max(kept) + margin for p in pitches)
-
-
-def test_a_pitch_range_or_a_pin_outside_the_register_wins_over_it(tiny):
-    score = corpus_score(CHORALE)
-    region = bar_region(score, 3, 3, 3)  # the bass
-    high = PitchRange(track=3, low=72, high=84)
-    for variation in fill(
-        tiny, EditRequest(model="mmm", score=score, regions=[region], constraints=[high]), 1
-    ):
-        assert all(72 <= n.pitch <= 84 for n in written(variation.score, region))
-    pin = PinnedNotes(notes=[PinnedNote(track=3, start=region.start, pitch=88)])
-    for variation in fill(
-        tiny, EditRequest(model="mmm", score=score, regions=[region], constraints=[pin]), 2
-    ):
-        assert 88 in [n.pitch for n in written(variation.score, region)]
-
-
 def test_the_best_of_several_candidates_is_returned(tiny):
     score = corpus_score(QUARTET)
     request = EditRequest(model="mmm", score=score, regions=[bar_region(score, 2, 4, 5)])

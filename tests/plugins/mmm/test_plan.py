@@ -43,3 +43,25 @@ def test_many_written_tracks_are_split_into_groups():
 def test_part_of_a_bar_counts_as_that_bar():
     score = song(4, 1)
     assert written_cells(score, [Region(track=0, start=BAR + 480, end=BAR + 960)]) == {0: [1]}
+
+
+def test_written_tracks_come_last_in_the_window_right_before_their_fills():
+    from scorehost.core.requests import EditRequest
+    from scorehost.plugins.mmm.constraints import rules_for
+    from scorehost.plugins.mmm.options import MMMOptions
+    from scorehost.plugins.mmm.window import Working, build_rows
+
+    from .conftest import vocabulary
+
+    score = song(8, 4)
+    score = score.model_copy(
+        update={"tracks": [t.model_copy(update={"program": 40 + i}) for i, t in enumerate(score.tracks)]}
+    )
+    request = EditRequest(model="mmm", score=score, regions=[Region(track=0, start=2 * BAR, end=4 * BAR)])
+    vocab = vocabulary()
+    rules = rules_for(request, vocab)
+    (p,) = plan_passes(score, request.regions, context_bars=2)
+    row, specs = build_rows(Working.start(request, rules, MMMOptions(), 0), p, rules, vocab, 1024)
+    programs = [vocab.tokens[t] for t in row.prompt if vocab.tokens[t].startswith("Program_")]
+    assert programs == ["Program_41", "Program_42", "Program_43", "Program_40"]  # track 0 last
+    assert {t for t, _, _ in specs} == {0}
