@@ -337,7 +337,7 @@ def _write_variations(result: EditResult, output: Path, overwrite: bool) -> list
     "--max-body-bytes", type=click.IntRange(1024), default=None, help="Largest request body [default: 8 MiB]."
 )
 @click.option(
-    "--max-notes", type=click.IntRange(1), default=None, help="Largest score in notes [default: 20000]."
+    "--max-notes", type=click.IntRange(1), default=None, help="Largest score in notes [default: 50000]."
 )
 @click.option(
     "--allow-dir",

@@ -43,6 +43,7 @@ from .host import Host
 from .model import Model
 from .regions import constraint_violations, merge_result
 from .requests import EditRequest, EditResult, Options, Variation, check_request
+from .scoreio import MAX_NOTES
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +220,7 @@ class Engine:
         queue_size: int = 64,
         default_timeout: float = 120.0,
         grace: float = 2.0,
-        max_notes: int = 50_000,
+        max_notes: int = MAX_NOTES,
         keep_finished: int = 1000,
     ):
         self.host = host

@@ -14,6 +14,7 @@ from pydantic_settings import (
 )
 
 from .errors import ScorehostError
+from .scoreio import MAX_NOTES
 
 
 class Settings(BaseSettings):
@@ -55,7 +56,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=8 * 1024 * 1024, ge=1024, description="Largest request body accepted."
     )
-    max_notes: int = Field(default=20_000, ge=1, description="Largest score (in notes) accepted.")
+    max_notes: int = Field(default=MAX_NOTES, ge=1, description="Largest score (in notes) accepted.")
     allowed_dirs: list[Path] = Field(
         default=[], description="Folders requests may read scores from and write results to."
     )

@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 
 import click
-import torch
 
 from scorehost.core.cliparse import parse_options
+from scorehost.core.device import choose_device
 from scorehost.core.model import LocalJob
 from scorehost.core.requests import EditRequest, Region
 
@@ -53,7 +53,7 @@ def main(
     weights: Path, data: Path, limit: int | None, seed: int, options: tuple[str, ...], device: str | None
 ) -> None:
     """`scorehost eval deepbach` (its options are in commands.py)."""
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = choose_device(device)
     model = DeepBach(weights)
     validated = parse_options(model.Options, list(options), seed=seed)
     sampling = validated.model_dump(exclude_defaults=True) | {"seed": seed}

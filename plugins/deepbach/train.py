@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from scorehost.core.device import choose_device
 from scorehost.plugins.lib.training import learning_rate, load_checkpoint, save_checkpoint
 
 from .data import Encoded, build_dataset
@@ -158,7 +159,7 @@ def main(
     eval_every: int, threads: int, device: str | None,
 ) -> None:  # fmt: skip
     """`scorehost train deepbach` (its options are in commands.py)."""
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = choose_device(device)
     config = {"window": window, "dim": dim, "layers": layers, "ff": 3 * dim}
     state = train(out, weights, minutes, batch, config, lr, eval_every, threads, device)
     click.echo(f"done: {state['step']} steps, best valid NLL {state['best_valid']:.4f}")
