@@ -16,6 +16,7 @@ from .cliparse import build_request, parse_option
 from .errors import RequestError, ScorehostError
 from .host import Host
 from .newplugin import new_plugin
+from .paths import free_names
 from .requests import EditRequest, EditResult
 from .scoreio import SUFFIXES, read_score, write_score
 
@@ -190,11 +191,7 @@ def demo(model_id: str, piece: str, device: str | None) -> None:
     request = build_request(model_id, score, roles, options={"seed": 1}, add_roles=False)
     started = time.perf_counter()
     result = _run(request, device)
-    output = next(
-        p
-        for i in range(1, 1000)
-        if not (p := Path(f"scorehost-demo{'' if i == 1 else f'-{i}'}.musicxml")).exists()
-    )
+    (output,) = free_names(Path("."), "scorehost-demo", ".musicxml")
     write_score(result.variations[0].score, output)
     variation = result.variations[0]
     click.echo(

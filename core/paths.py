@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import PathNotAllowed
+from .errors import PathNotAllowed, ScorehostError
 
 
 class PathPolicy:
@@ -40,3 +40,14 @@ class PathPolicy:
         if not path.parent.is_dir():
             raise PathNotAllowed(f"{path.parent}: no such folder", field)
         return path
+
+
+def free_names(folder: Path, stem: str, suffix: str, count: int = 1) -> list[Path]:
+    """The first of stem, stem-2, stem-3, ... in folder under which no file exists yet (for
+    several, each name gets -1..-count), so a result never takes an existing file's name."""
+    for n in range(1, 1000):
+        base = stem + ("" if n == 1 else f"-{n}")
+        names = [folder / f"{base}{'' if count == 1 else f'-{i}'}{suffix}" for i in range(1, count + 1)]
+        if not any(name.exists() for name in names):
+            return names
+    raise ScorehostError(f"no free file name for {stem}{suffix} in {folder}")

@@ -30,7 +30,7 @@ from scorehost.core.bridge import Bridge
 from scorehost.core.cliparse import build_request
 from scorehost.core.engine import Engine, Job, Status
 from scorehost.core.errors import RequestError, ScorehostError
-from scorehost.core.paths import PathPolicy
+from scorehost.core.paths import PathPolicy, free_names
 from scorehost.core.requests import EditRequest
 from scorehost.core.score import Score, Track
 from scorehost.core.scoreio import write_score
@@ -152,12 +152,8 @@ class MidiBridge(Bridge):
         """Write a fill into midi_save_dir under a new name (it must be an allowed folder)."""
         assert self.settings is not None and self.settings.midi_save_dir is not None
         paths = PathPolicy(self.settings.allowed_dirs)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        for n in range(1, 1000):
-            name = self.settings.midi_save_dir / f"live-{stamp}{'' if n == 1 else f'-{n}'}.mid"
-            if not name.exists():
-                return write_score(score, paths.writable(str(name), "midi_save_dir"))
-        raise ScorehostError(f"no free file name in {self.settings.midi_save_dir}")
+        (name,) = free_names(self.settings.midi_save_dir, f"live-{time.strftime('%Y%m%d-%H%M%S')}", ".mid")
+        return write_score(score, paths.writable(str(name), "midi_save_dir"))
 
     def _send(self, msg: mido.Message) -> None:
         with self._send_lock:

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from scorehost.core.engine import Job
-from scorehost.core.errors import PathNotAllowed, RequestError, ScorehostError
-from scorehost.core.paths import PathPolicy
+from scorehost.core.errors import RequestError, ScorehostError
+from scorehost.core.paths import PathPolicy, free_names
 from scorehost.core.requests import EditRequest
 from scorehost.core.scoreio import SUFFIXES, write_score
 
@@ -43,18 +43,13 @@ class ResultDelivery:
         return [self.paths.writable(str(t), "out") for t in targets]
 
     def _free_names(self, source: Path, count: int) -> list[Path]:
-        for n in range(1, 1000):
-            stem = f"{source.stem}-scorehost" + ("" if n == 1 else f"-{n}")
-            names = [
-                source.with_name(f"{stem}{'' if count == 1 else f'-{i}'}{source.suffix}")
-                for i in range(1, count + 1)
-            ]
-            if not any(t.exists() for t in names):
-                try:
-                    return [self.paths.writable(str(t), "out") for t in names]
-                except PathNotAllowed:
-                    break
-        raise RequestError("cannot choose a result file next to the input; give out=PATH", "out")
+        try:
+            names = free_names(source.parent, f"{source.stem}-scorehost", source.suffix, count)
+            return [self.paths.writable(str(t), "out") for t in names]
+        except ScorehostError:  # a name taken 999 times, or a folder this server may not write
+            raise RequestError(
+                "cannot choose a result file next to the input; give out=PATH", "out"
+            ) from None
 
     def follow(
         self, job: Job, reply: Replier, request: EditRequest, outputs: list[Path], notes: str, unit: str
