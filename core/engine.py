@@ -528,10 +528,7 @@ class Engine:
         log.warning("worker for %s stuck in %s; starting a new one", device, model.model_id)
         worker.abandoned = True
         self._out_of_service[(model.model_id, device)] = worker.thread
-        rest = [j for j in worker.current if not j.done]
-        for job in reversed(rest):
-            job.status, job.started = Status.QUEUED, None
-            self._queues.setdefault(device, deque()).appendleft(job)
+        self._requeue(worker.current)  # _cond is re-entrant
         if any(not j.done for j in self._queues.get(device, ())):
             self._ensure_worker(device)
         else:
