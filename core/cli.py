@@ -204,14 +204,7 @@ def demo(model_id: str, piece: str, device: str | None) -> None:
 def _run(request: EditRequest, device: str | None) -> EditResult:
     from .engine import Engine
 
-    # Refuse a bad request before anything heavy loads: choosing the device ("auto") imports
-    # torch, checking on a CPU engine does not.
-    checker = Engine(get_host(), device="cpu")
-    try:
-        checker.prepare(request)
-    finally:
-        checker.shutdown()
-    engine = Engine(get_host(), device=device)
+    engine = Engine(get_host(), device=device)  # the device is chosen after the request's check
     try:
         job = engine.submit(request)
         _show_progress(job)
@@ -370,6 +363,7 @@ def serve(config_file, **flags) -> None:
         default_timeout=settings.timeout,
         max_notes=settings.max_notes,
     )
+    engine.device  # noqa: B018  (chosen now, so a bad --device fails before any bridge starts)
     stop = _stop_on_signal()
     started = []
     try:

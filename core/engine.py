@@ -224,7 +224,8 @@ class Engine:
         keep_finished: int = 1000,
     ):
         self.host = host
-        self.device = choose_device(device)
+        self._wanted_device = device
+        self._device: str | None = None
         self.queue_size = queue_size
         self.default_timeout = default_timeout
         self.grace = grace  # seconds a model gets to notice cancellation before it is abandoned
@@ -242,6 +243,14 @@ class Engine:
         self._out_of_service: dict[tuple[str, str], threading.Thread] = {}
         self._supervisor = threading.Thread(target=self._supervise, name="scorehost-supervisor", daemon=True)
         self._supervisor.start()
+
+    @property
+    def device(self) -> str:
+        """The device accelerated models run on, chosen on first need: choosing it may import
+        torch, which a request refused at its check never needs."""
+        if self._device is None:
+            self._device = choose_device(self._wanted_device)
+        return self._device
 
     # ---- submitting -----------------------------------------------------------------------
 
