@@ -52,6 +52,8 @@ def train_command(**given) -> None:
 @click.option("--split", type=click.Choice(["test", "valid"]), default="test", show_default=True,
               help="Held-out pieces to measure on: tune options on valid, report test.")  # fmt: skip
 @click.option("--pieces", type=int, default=100, show_default=True, help="Held-out pieces to fill bars of.")
+@click.option("--rounds", type=int, default=1, show_default=True,
+              help="Rounds of cases: round r picks a span of every piece with seed + r (more cases, narrower intervals).")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("-O", "--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Sampling option for the fills, e.g. temperature=0.9 (default: the model's defaults).")  # fmt: skip

@@ -101,9 +101,13 @@ def pick_cases(
     return cases
 
 
+MEASURES = ("pitch_class_similarity", "groove_similarity", "density_error")
+
+
 def run_cases(model: MMM, cases, options: MMMOptions) -> dict:
-    sums: dict[str, list[float]] = {}
+    per_case: dict[str, list[float]] = {}
     hits: dict[str, list[bool]] = {}
+    sources: dict[str, dict[str, list[float]]] = {}
     valid = total = 0
     refused: list[str] = []
     for k, (name, score, track, first, last) in enumerate(cases):
@@ -118,22 +122,17 @@ def run_cases(model: MMM, cases, options: MMMOptions) -> dict:
         except RequestError as exc:
             refused.append(f"{name}: {exc}")
             continue
-        for who, notes in (
-            ("model", _fill(model, emptied, [region], [], seeded)),
-            ("baseline", nearest_bar_copy(emptied, track, first, last)),
-        ):
-            if notes is None:
-                total += 1
-                continue
-            if who == "model":
-                valid, total = valid + 1, total + 1
-            sums.setdefault(f"{who}_pitch_class_similarity", []).append(pc_similarity(notes, truth))
-            sums.setdefault(f"{who}_groove_similarity", []).append(
-                groove_similarity(notes, truth, start, end)
-            )
-            sums.setdefault(f"{who}_density_error", []).append(
-                abs(len(notes) - len(truth)) / (last - first + 1)
-            )
+        filled = _fill(model, emptied, [region], [], seeded)
+        total += 1
+        if filled is not None:  # a case is compared only where both have an answer: the pairs stay paired
+            valid += 1
+            for who, notes in (
+                ("model", filled),
+                ("baseline", nearest_bar_copy(emptied, track, first, last)),
+            ):
+                for measure, value in _measures(notes, truth, start, end, last - first + 1).items():
+                    per_case.setdefault(f"{who}_{measure}", []).append(value)
+                    sources.setdefault(source_of(name), {}).setdefault(f"{who}_{measure}", []).append(value)
         constraints = _true_constraints(score, track, truth, last - first + 1)
         request = EditRequest(model="mmm", score=emptied, regions=[region], constraints=constraints)
         notes = _fill(model, emptied, [region], constraints, seeded, request)
@@ -148,12 +147,50 @@ def run_cases(model: MMM, cases, options: MMMOptions) -> dict:
         got = model.vocab.density_level(fam, len(notes) / (last - first + 1))
         hits.setdefault("density_level_hit", []).append(want == got)
         hits.setdefault("density_level_within_1", []).append(abs(want - got) <= 1)
-    report = {k: round(statistics.fmean(v), 4) for k, v in sorted(sums.items())}
+    report = {k: round(statistics.fmean(v), 4) for k, v in sorted(per_case.items())}
+    report |= paired_differences(per_case)
     report |= {k: round(float(np.mean(v)), 4) for k, v in sorted(hits.items())}
     report["valid_outputs"] = round(valid / max(total, 1), 4)
     report["cases"] = len(cases) - len(refused)
     report["refused"] = refused
+    report["by_source"] = {
+        src: {"cases": len(v["model_groove_similarity"])} | paired_differences(v, interval=False)
+        for src, v in sorted(sources.items())
+    }
     return report
+
+
+def _measures(notes: list[Note], truth: list[Note], start: int, end: int, bars: int) -> dict[str, float]:
+    return {
+        "pitch_class_similarity": pc_similarity(notes, truth),
+        "groove_similarity": groove_similarity(notes, truth, start, end),
+        "density_error": abs(len(notes) - len(truth)) / bars,
+    }
+
+
+def paired_differences(per_case: dict[str, list[float]], interval: bool = True) -> dict[str, float | list]:
+    """Model minus baseline on each measure, case by case: the mean, and its 95% interval.
+
+    The two answer the same cases, so the difference of each pair is far less noisy than
+    either mean (the cases themselves vary much more than the two fillers do).
+    """
+    out: dict[str, float | list] = {}
+    for measure in MEASURES:
+        model, base = per_case.get(f"model_{measure}", []), per_case.get(f"baseline_{measure}", [])
+        diffs = np.array(model) - np.array(base)
+        if not len(diffs):
+            continue
+        mean = float(diffs.mean())
+        out[f"difference_{measure}"] = round(mean, 4)
+        if interval and len(diffs) > 1:
+            half = 1.96 * float(diffs.std(ddof=1)) / np.sqrt(len(diffs))
+            out[f"difference_{measure}_95"] = [round(mean - half, 4), round(mean + half, 4)]
+    return out
+
+
+def source_of(name: str) -> str:
+    """The corpus a case's piece comes from, for the per-source figures ("mma" for an accompanied one)."""
+    return "mma" if "--" in name else name.split("/")[0]
 
 
 def _held(constraints, notes: list[Note]) -> dict[str, bool]:
@@ -210,7 +247,7 @@ def _with(score: Score, track: int, notes: list[Note], start: int = 0, end: int 
     return score.model_copy(update={"tracks": tracks})
 
 
-def main(weights, cache, split, pieces, seed, options, as_json, device) -> None:
+def main(weights, cache, split, pieces, rounds, seed, options, as_json, device) -> None:
     """`scorehost eval mmm` (its options are in commands.py)."""
     from .dataset import held_out_pieces
     from .train import fixed_examples, infill_nll
@@ -222,10 +259,20 @@ def main(weights, cache, split, pieces, seed, options, as_json, device) -> None:
     named, tokenized = held_out_pieces(cache, model.vocab, split)
     examples = fixed_examples(tokenized, model.vocab, model.net.config.context, 256, seed=7)
     report = {f"{split}_infill_nll": round(infill_nll(model.net, examples, model.vocab, device), 4)}
-    report |= run_cases(model, pick_cases(named, seed, pieces), sampling)
-    report["options"] = sampling.model_dump(exclude_defaults=True) | {"seed": seed}
+    cases = [case for r in range(rounds) for case in pick_cases(named, seed + r, pieces)]
+    report |= run_cases(model, cases, sampling)
+    report["options"] = sampling.model_dump(exclude_defaults=True) | {"seed": seed, "rounds": rounds}
     if as_json:
         click.echo(json.dumps(report, indent=1))
         return
     for key, value in report.items():
-        click.echo(f"{key:36} {value}")
+        if key != "by_source":
+            click.echo(f"{key:36} {value}")
+    for src, figures in report["by_source"].items():  # model minus baseline, per corpus
+        click.echo(
+            f"by source: {src:24} "
+            + "  ".join(
+                f"{k.removeprefix('difference_')} {v:+}" if k != "cases" else f"{v} cases"
+                for k, v in figures.items()
+            )
+        )

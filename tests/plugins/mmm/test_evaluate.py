@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from scorehost.core.score import Note, Score, Track
-from scorehost.plugins.mmm.evaluate import groove_similarity, nearest_bar_copy, pc_similarity, pick_cases
+from scorehost.plugins.mmm.evaluate import (
+    groove_similarity,
+    nearest_bar_copy,
+    paired_differences,
+    pc_similarity,
+    pick_cases,
+    source_of,
+)
 
 
 def n(start: int, pitch: int, duration: int = 240) -> Note:
@@ -45,3 +52,23 @@ def test_cases_run_through_the_model_and_the_baseline():
     assert report["valid_outputs"] == 1.0 and report["cases"] == 1 and report["refused"] == []
     assert report["range_held"] == report["pitch_classes_held"] == report["polyphony_held"] == 1.0
     assert 0 <= report["model_groove_similarity"] <= 1 and 0 <= report["baseline_pitch_class_similarity"] <= 1
+    assert report["difference_groove_similarity"] == round(
+        report["model_groove_similarity"] - report["baseline_groove_similarity"], 4
+    )
+    assert report["by_source"] == {"chorale": report["by_source"]["chorale"]}
+
+
+def test_paired_differences_have_a_mean_and_an_interval():
+    figures = paired_differences(
+        {"model_groove_similarity": [0.9, 0.8, 0.7], "baseline_groove_similarity": [0.8, 0.8, 0.5]}
+    )
+    assert figures["difference_groove_similarity"] == 0.1
+    low, high = figures["difference_groove_similarity_95"]
+    assert low < 0.1 < high and round(high - 0.1, 4) == round(0.1 - low, 4)
+    assert "difference_density_error" not in figures
+
+
+def test_accompanied_pieces_are_one_source():
+    assert source_of("bach/bwv66.6--Swing") == "mma"
+    assert source_of("bach/bwv66.6") == "bach"
+    assert source_of("essenFolksong/han1/3") == "essenFolksong"
