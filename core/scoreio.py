@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import LimitExceeded, ScoreReadError, ScoreWriteError
+from .errors import LimitExceeded, ScorehostError, ScoreReadError, ScoreWriteError, first_line
 from .midifile import read_midi, write_midi
 from .score import Score
 from .scorejson import read_json, write_json
@@ -48,6 +48,14 @@ _WRITERS: dict[str, Callable[[Score, Path], None]] = {
     ".json": write_json,
 }
 SUFFIXES = tuple(_READERS)
+_KINDS = {
+    ".musicxml": "MusicXML",
+    ".xml": "MusicXML",
+    ".mxl": "MusicXML",
+    ".mid": "MIDI",
+    ".midi": "MIDI",
+    ".json": "score-JSON",
+}
 
 
 def _suffix(path: Path, table: dict) -> str:
@@ -79,13 +87,24 @@ def check_note_count(score: Score, max_notes: int = MAX_NOTES) -> None:
         raise LimitExceeded(f"the score has {count:,} notes; the limit is {max_notes:,}")
 
 
-def write_score(score: Score, path: str | Path, overwrite: bool = False) -> Path:
-    """Write by extension into a temporary file, then move it in place without clobbering."""
-    path = Path(path)
+def writable_suffix(path: str | Path) -> str:
+    """The suffix a score can be written under, or a ScoreWriteError naming the ones known: so
+    that a request can be refused before any work is done for it."""
     try:
-        suffix = _suffix(path, _WRITERS)
+        return _suffix(Path(path), _WRITERS)
     except ScoreReadError as exc:
         raise ScoreWriteError(str(exc)) from exc
+
+
+def write_score(score: Score, path: str | Path, overwrite: bool = False) -> Path:
+    """Write by extension, never over a file (unless overwrite) and never half a file.
+
+    The score is encoded first, in a private temporary folder, so a score the format cannot
+    express fails before anything is made beside the target. The bytes then go into an unnamed
+    file in the target's folder (O_TMPFILE), which gets its name only when complete: a write
+    killed at any point (kill -9, a full disk) leaves nothing in the user's folder."""
+    path = Path(path)
+    suffix = writable_suffix(path)
     if path.exists() and not overwrite:
         raise ScoreWriteError(
             f"{path} already exists; choose another name (scorehost never writes over a file)"
@@ -93,9 +112,77 @@ def write_score(score: Score, path: str | Path, overwrite: bool = False) -> Path
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise ScoreWriteError(f"{directory}: no such folder")
-    temp = _new_file(directory, suffix, path)
+    _place(encode_score(score, suffix, path.name), path, overwrite)
+    return path
+
+
+def encode_score(score: Score, suffix: str, name: str = "score") -> bytes:
+    """A score as the bytes of a file of the given type, or one ScoreWriteError that says why
+    the format cannot hold it (a title MIDI cannot encode, a duration MusicXML cannot state)."""
+    suffix = suffix if suffix.startswith(".") else f".{suffix}"
+    writer = _WRITERS[writable_suffix(f"score{suffix}")]
+    with tempfile.TemporaryDirectory(prefix="scorehost-") as folder:
+        temp = Path(folder) / f"score{suffix}"
+        try:
+            writer(score, temp)
+            return temp.read_bytes()
+        except ScorehostError:
+            raise
+        except OSError as exc:
+            raise ScoreWriteError(f"cannot write {name}: {exc.strerror or exc}") from exc
+        # The writers are music21's and mido's: what they raise on a score they cannot
+        # express varies (UnicodeEncodeError, OverflowError, MusicXMLExportException, ...).
+        except Exception as exc:  # noqa: BLE001
+            kind = _KINDS.get(suffix, suffix)
+            raise ScoreWriteError(
+                f"the result cannot be written as {kind} ({name}): {first_line(exc)}"
+            ) from exc
+
+
+def _place(data: bytes, path: Path, overwrite: bool) -> None:
+    """Put data under path in one step, leaving nothing behind on any failure."""
     try:
-        _WRITERS[suffix](score, temp)
+        fd = os.open(path.parent, os.O_TMPFILE | os.O_WRONLY, 0o666)  # the mode the umask gives
+    except (AttributeError, OSError):  # no O_TMPFILE here (not Linux, or the file system lacks it)
+        return _place_named(data, path, overwrite)
+    try:
+        _write_all(fd, data)
+        if overwrite:  # linkat cannot replace: link under a temporary name, then rename
+            temp = _free_name(path)
+            _link(fd, temp)
+            try:
+                os.replace(temp, path)
+            finally:
+                temp.unlink(missing_ok=True)
+        else:
+            _link(fd, path)  # fails if the name was taken meanwhile
+    except FileExistsError as exc:
+        raise ScoreWriteError(f"{path} already exists; choose another name") from exc
+    except OSError as exc:
+        raise ScoreWriteError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    finally:
+        os.close(fd)
+
+
+def _link(fd: int, path: Path) -> None:
+    """Give the unnamed file open as fd a name: linkat through /proc/self/fd, following the
+    link (os.link calls plain link(), which does not, unless a directory fd is given)."""
+    proc = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.link(str(fd), path, src_dir_fd=proc, follow_symlinks=True)
+    finally:
+        os.close(proc)
+
+
+def _place_named(data: bytes, path: Path, overwrite: bool) -> None:
+    """The same through a named temporary file beside the target, removed on any failure."""
+    temp = _new_file(path.parent, path)
+    try:
+        fd = os.open(temp, os.O_WRONLY)
+        try:
+            _write_all(fd, data)
+        finally:
+            os.close(fd)
         if overwrite:
             os.replace(temp, path)
         else:
@@ -106,14 +193,28 @@ def write_score(score: Score, path: str | Path, overwrite: bool = False) -> Path
         raise ScoreWriteError(f"cannot write {path}: {exc.strerror or exc}") from exc
     finally:
         temp.unlink(missing_ok=True)
-    return path
 
 
-def _new_file(directory: Path, suffix: str, target: Path) -> Path:
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    os.fsync(fd)  # the bytes are on disk before the file has a name
+
+
+def _free_name(target: Path) -> Path:
+    for _ in range(100):
+        temp = target.parent / f".scorehost-{secrets.token_hex(8)}{target.suffix}"
+        if not temp.exists():
+            return temp
+    raise ScoreWriteError(f"cannot write {target}: no free temporary name in {target.parent}")
+
+
+def _new_file(directory: Path, target: Path) -> Path:
     """A new empty file beside the target, created with the mode the umask gives, as the target
     then keeps it (tempfile.mkstemp's files are 0600 whatever the umask)."""
     for _ in range(100):
-        temp = directory / f".scorehost-{secrets.token_hex(8)}{suffix}"
+        temp = directory / f".scorehost-{secrets.token_hex(8)}{target.suffix}"
         try:
             os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         except FileExistsError:
@@ -135,7 +236,5 @@ def read_score_bytes(data: bytes, suffix: str, max_notes: int = MAX_NOTES, name:
 
 
 def score_bytes(score: Score, suffix: str) -> bytes:
-    """A score as the bytes of a file of the given type."""
-    suffix = suffix if suffix.startswith(".") else f".{suffix}"
-    with tempfile.TemporaryDirectory(prefix="scorehost-") as folder:
-        return write_score(score, Path(folder) / f"score{suffix}").read_bytes()
+    """A score as the bytes of a file of the given type (a ScoreWriteError if it cannot be)."""
+    return encode_score(score, suffix)
