@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import PathNotAllowed, ScorehostError
+from .errors import PathNotAllowed, RequestError, ScorehostError, ScoreWriteError
+from .scoreio import writable_suffix
 
 
 class PathPolicy:
@@ -34,7 +35,12 @@ class PathPolicy:
         return path
 
     def writable(self, text: str, field: str = "output_path") -> Path:
+        """A new file's path, of a type scores can be written as: checked before any work."""
         path = self._inside(text, field)
+        try:
+            writable_suffix(path)
+        except ScoreWriteError as exc:
+            raise RequestError(str(exc), field) from None
         if path.exists():
             raise PathNotAllowed(f"{text} already exists; scorehost never writes over a file", field)
         if not path.parent.is_dir():

@@ -29,7 +29,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from scorehost.core.engine import Engine, Job, Status
-from scorehost.core.errors import JobCancelled, RequestError, ScorehostError
+from scorehost.core.errors import JobCancelled, QueueFull, RequestError, ScorehostError, ScoreWriteError
 from scorehost.core.paths import PathPolicy
 from scorehost.core.requests import MAX_REGIONS, Constraint, EditRequest, EditResult, Region
 from scorehost.core.score import Score
@@ -39,6 +39,7 @@ from scorehost.core.settings import Settings
 
 from .hosts import HostCheck
 from .limits import BodySizeLimit
+from .shutdown import Shutdown
 
 log = logging.getLogger("scorehost.http")
 
@@ -54,6 +55,7 @@ _STATUS = {
     "unknown_model": 404,
     "unknown_job": 404,
     "cancelled": 409,
+    "cannot_write": 409,
     "too_large": 413,
     "busy": 503,
     "timeout": 504,
@@ -98,9 +100,10 @@ class EditBody(BaseModel):
         return self
 
 
-def create_app(engine: Engine, settings: Settings) -> FastAPI:
+def create_app(engine: Engine, settings: Settings, shutdown: Shutdown | None = None) -> FastAPI:
     paths = PathPolicy(settings.allowed_dirs)
     outputs = _Outputs(paths)
+    shutdown = shutdown or Shutdown()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -138,19 +141,26 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
         return engine.host.model(model_id).info()
 
     def submit(body: EditBody) -> Job:
+        if shutdown.is_set():
+            raise QueueFull("the server is shutting down; try again once it is back")
+        if body.output_path:
+            paths.writable(body.output_path)  # refuse now rather than after the work
         return engine.submit(_edit_request(body, paths, settings))
 
     @app.post("/v1/edit", response_model=dict[str, Any])
     async def edit(body: EditBody, request: Request, format: ResultFormat = "json") -> Response:
         """Run an edit and answer with its result: the simple path for plugins and scripts."""
         job = await run_in_threadpool(submit, body)
-        await _wait(job, request)
+        await _wait(job, request, shutdown)
 
         def answer() -> Response:
             result = job.wait(0)
-            _write_output(body, result, paths)
             engine.forget(job.id)
-            return _json(_result_json(result, format))
+            try:
+                _write_output(body, result, paths)
+            except ScoreWriteError as exc:
+                return _unwritten(exc, "output_path", result.model_dump())
+            return _result_response(result, format)
 
         return await run_in_threadpool(answer)
 
@@ -159,22 +169,17 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
         def create() -> dict[str, Any]:
             job = submit(body)
             if body.output_path:
-                try:
-                    paths.writable(body.output_path)  # refuse now rather than after the work
-                except ScorehostError:
-                    job.cancel()  # nobody was told its id: it must not run
-                    engine.forget(job.id)
-                    raise
+                outputs.forget_gone(engine.jobs)
                 outputs.watch(job, body)
-            return job.summary()
+            return outputs.summary(job)
 
         return await run_in_threadpool(create)
 
     @app.get("/v1/jobs/{job_id}")
     async def job_status(job_id: str) -> dict[str, Any]:
         job = _job(engine, job_id)
-        await outputs.written(job)  # a client told "done" finds the output file there
-        return job.summary()
+        await outputs.written(job)  # "done" is said only once the output file is written, or not
+        return outputs.summary(job)
 
     @app.get("/v1/jobs/{job_id}/result")
     async def job_result(
@@ -188,13 +193,16 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
         def answer() -> Response:
             result = job.wait(0)  # raises the job's error
             if variation is None:
-                return _json(_result_json(result, format))
+                return _result_response(result, format)
             if variation >= len(result.variations):
                 raise RequestError(f"the job has {len(result.variations)} variations", "variation")
             score = result.variations[variation].score
             if format == "json":
                 return _json(score.model_dump())
-            return Response(score_bytes(score, _SUFFIX[format]), media_type=_MEDIA[format])
+            try:
+                return Response(score_bytes(score, _SUFFIX[format]), media_type=_MEDIA[format])
+            except ScoreWriteError as exc:
+                return _unwritten(exc, "format", score.model_dump())
 
         return await run_in_threadpool(answer)
 
@@ -202,7 +210,7 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
     async def cancel_job(job_id: str) -> dict[str, Any]:
         job = _job(engine, job_id)
         job.cancel()
-        return job.summary()
+        return outputs.summary(job)
 
     return app
 
@@ -292,18 +300,28 @@ def _score(body: EditBody, paths: PathPolicy, settings: Settings) -> Score:
     return read_score_bytes(data, ".mid", settings.max_notes, name="score_midi")
 
 
-async def _wait(job: Job, request: Request) -> None:
-    """Wait for a job without holding a thread; cancel it if the client goes away."""
+async def _wait(job: Job, request: Request, shutdown: Shutdown) -> None:
+    """Wait for a job without holding a thread; cancel it if the client goes away or the
+    server stops."""
     loop = asyncio.get_running_loop()
     finished = asyncio.Event()
     job.on_change(lambda j: j.done and loop.call_soon_threadsafe(finished.set))
-    while not job.done:
-        try:
-            await asyncio.wait_for(finished.wait(), timeout=0.5)
-        except TimeoutError:
-            if await request.is_disconnected():
+    shutdown.wake(finished)
+    try:
+        while not job.done:
+            if shutdown.is_set():
                 job.cancel()
-                raise JobCancelled(f"job {job.id} was cancelled: the client went away") from None
+                raise QueueFull(
+                    f"the server is shutting down; job {job.id} was cancelled, send it again later"
+                )
+            try:
+                await asyncio.wait_for(finished.wait(), timeout=0.5)
+            except TimeoutError:
+                if await request.is_disconnected():
+                    job.cancel()
+                    raise JobCancelled(f"job {job.id} was cancelled: the client went away") from None
+    finally:
+        shutdown.forget(finished)
 
 
 def _job(engine: Engine, job_id: str) -> Job:
@@ -319,6 +337,22 @@ def _json(data: Any) -> Response:
     """The JSON response FastAPI makes of a handler's answer (pydantic's encoder), made in the
     calling thread rather than on the event loop."""
     return Response(_ANY.dump_json(data), media_type="application/json")
+
+
+def _result_response(result: EditResult, format: ResultFormat) -> Response:
+    """The result in the asked format; one the format cannot hold comes back as score-JSON
+    inside a cannot_write error, so a finished result is never lost to its encoding."""
+    try:
+        return _json(_result_json(result, format))
+    except ScoreWriteError as exc:
+        return _unwritten(exc, "format", result.model_dump())
+
+
+def _unwritten(exc: ScoreWriteError, field: str, result: dict[str, Any]) -> Response:
+    """409 cannot_write, saying what could not be written, with the result as score-JSON."""
+    message = f"{exc}; the result is in this answer as score-JSON (result)"
+    body = {"error": {"code": exc.code, "message": message, "field": field}, "result": result}
+    return Response(_ANY.dump_json(body), status_code=_STATUS[exc.code], media_type="application/json")
 
 
 def _result_json(result: EditResult, format: ResultFormat) -> dict[str, Any]:
@@ -341,17 +375,22 @@ def _write_output(body: EditBody, result: EditResult, paths: PathPolicy) -> None
 
 class _Outputs:
     """Writes the output file of each job that asked for one, once, when it is done: in a small
-    pool of the app's own threads, never on the engine's worker or the event loop."""
+    pool of the app's own threads, never on the engine's worker or the event loop. What came of
+    it is part of the job's summary (output: path, written, error) once it is known."""
 
     def __init__(self, paths: PathPolicy) -> None:
         self.paths = paths
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="scorehost-http-write")
         self._pending: dict[str, Future[None]] = {}  # job id -> set once its file is handled
+        self._reports: dict[str, dict[str, Any]] = {}  # job id -> its output's report
+        self._lock = threading.Lock()
 
     def watch(self, job: Job, body: EditBody) -> None:
         handled: Future[None] = Future()
         handled.set_running_or_notify_cancel()  # a waiter that goes away cannot cancel it
-        self._pending[job.id] = handled
+        with self._lock:
+            self._pending[job.id] = handled
+            self._reports[job.id] = {"path": body.output_path, "written": False, "error": None}
         once = threading.Lock()  # taken by the first call that sees the job done, never released
 
         def changed(j: Job) -> None:
@@ -371,21 +410,39 @@ class _Outputs:
         if handled is not None and job.done:
             await asyncio.wrap_future(handled)
 
+    def summary(self, job: Job) -> dict[str, Any]:
+        """The job's summary, with its warnings and, if it asked for a file, what came of it."""
+        report = self._reports.get(job.id)
+        extra = {"output": dict(report)} if report is not None else {}
+        return job.summary() | {"warnings": list(job.warnings)} | extra
+
     def close(self) -> None:
         self._pool.shutdown(wait=True)
 
+    def forget_gone(self, known: dict[str, Any]) -> None:
+        """Drop the reports of jobs the engine has forgotten (it expires finished jobs)."""
+        with self._lock:
+            for job_id in [j for j in self._reports if j not in known and j not in self._pending]:
+                del self._reports[job_id]
+
     def _write(self, job: Job, body: EditBody, handled: Future[None]) -> None:
-        result = job.result if job.status == Status.DONE else None
+        report = self._reports[job.id]
         try:
-            if result is not None:
-                _write_output(body, result, self.paths)
-        except ScorehostError as exc:
-            warning = f"could not write {body.output_path}: {exc}"
+            if job.status != Status.DONE or job.result is None:
+                return  # nothing to write: the job's own error says why
+            _write_output(body, job.result, self.paths)
+            report["written"] = True
+        except Exception as exc:  # noqa: BLE001  (whatever it was, the job must say so)
+            if not isinstance(exc, ScorehostError):
+                log.exception("writing %s failed", body.output_path)
+            code = getattr(exc, "code", "internal")
+            report["error"] = {"code": code, "message": f"could not write {body.output_path}: {exc}"}
+            warning = (
+                f"could not write {body.output_path}: {exc}; fetch the result from /v1/jobs/{job.id}/result"
+            )
             job.warn(warning)
-            if result is not None:  # it was made before the write: it holds a copy of the warnings
-                result.warnings.append(warning)
-        except Exception:
-            log.exception("writing %s failed", body.output_path)
+            job.result.warnings.append(warning)  # the result was made before the write: it holds a copy
         finally:
+            with self._lock:
+                self._pending.pop(job.id, None)
             handled.set_result(None)
-            self._pending.pop(job.id, None)
