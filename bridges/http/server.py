@@ -12,6 +12,7 @@ from scorehost.core.bridge import Bridge
 from scorehost.core.errors import ScorehostError
 
 from .app import create_app
+from .shutdown import Shutdown
 
 log = logging.getLogger("scorehost.http")
 
@@ -26,10 +27,11 @@ class HttpBridge(Bridge):
         self.server: uvicorn.Server | None = None
         self.thread: threading.Thread | None = None
         self.port: int | None = None
+        self.shutdown = Shutdown()  # set by stop(), read by the app's waiting requests
 
     def start(self, engine, settings) -> None:
         config = uvicorn.Config(
-            create_app(engine, settings),
+            create_app(engine, settings, self.shutdown),
             host=settings.host,
             port=settings.http_port,
             log_level="info",
@@ -55,6 +57,9 @@ class HttpBridge(Bridge):
         return f"http://{self.host}:{self.port}" if self.port else ""
 
     def stop(self) -> None:
+        # Synchronous edits still waiting answer a JSON 503 now; uvicorn then closes their
+        # connections once answered, instead of cutting them off with a plain-text 500.
+        self.shutdown.set()
         if self.server is not None:
             self.server.should_exit = True
         if self.thread is not None:
