@@ -6,7 +6,7 @@ Names not in ``__all__`` live in submodules that may change. Helpers for testing
 in ``scorehost.core.testing``.
 """
 
-from .bridge import Bridge
+from .bridge import Bridge, BridgeSettings, LiveFill, LiveState
 from .errors import (
     JobCancelled,
     JobTimeout,
@@ -72,7 +72,11 @@ __all__ = [
     "Capabilities",
     "JobContext",
     "LocalJob",
+    # bridges
     "Bridge",
+    "BridgeSettings",
+    "LiveFill",
+    "LiveState",
     # requests and results
     "EditRequest",
     "EditResult",

@@ -259,96 +259,33 @@ def _write_variations(result: EditResult, output: Path, overwrite: bool) -> list
     return written
 
 
-@cli.command()
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="TOML file with any of these settings (flags and SCOREHOST_* variables override it).",
-)
-@click.option(
-    "--host", default=None, help="Address to bind [default: 127.0.0.1]. Anything but loopback needs --token."
-)
-@click.option(
-    "--token", default=None, help="Shared secret clients must send (HTTP: Authorization: Bearer TOKEN)."
-)
-@click.option(
-    "--bridge", "bridges", multiple=True, help="Bridge to start; repeat for several [default: http]."
-)
-@click.option(
-    "--http-port",
-    type=click.IntRange(0, 65535),
-    default=None,
-    help="HTTP port [default: 8765; 0: any free port].",
-)
-@click.option("--osc-port", type=click.IntRange(0, 65535), default=None, help="OSC UDP port [default: 9100].")
-@click.option("--osc-tcp/--no-osc-tcp", default=None, help="Also serve OSC over TCP with SLIP framing.")
-@click.option(
-    "--midi-trigger-cc", type=click.IntRange(0, 127), default=None, help="CC that triggers a live fill."
-)
-@click.option("--midi-fill", default=None, help="Region a live trigger fills, e.g. ch2:1-4.")
-@click.option("--midi-model", default=None, help="Model a live trigger runs.")
-@click.option("--midi-in", default=None, help="Name of the live MIDI input port [default: scorehost in].")
-@click.option("--midi-out", default=None, help="Name of the live MIDI output port [default: scorehost out].")
-@click.option(
-    "--midi-backend",
-    default=None,
-    help="mido backend, e.g. mido.backends.rtmidi/UNIX_JACK [default: MIDO_BACKEND, else mido's].",
-)
-@click.option(
-    "--midi-meter", default=None, help="Meter of live recordings (MIDI clock has none) [default: 4/4]."
-)
-@click.option(
-    "--midi-save-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Also save each triggered live fill as a MIDI file here (an allowed folder).",
-)
-@click.option("--device", default=None, help="auto (default), cpu, cuda or cuda:N.")
-@click.option(
-    "--preload",
-    multiple=True,
-    help="Model to load at start, so the first request does not wait for its weights; repeat for several.",
-)
-@click.option(
-    "--queue-size",
-    type=click.IntRange(1, 10_000),
-    default=None,
-    help="Jobs that may wait [default: 64]; more are refused as busy.",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(0.1, 3600),
-    default=None,
-    help="Seconds a job may run unless it asks for less [default: 120].",
-)
-@click.option(
-    "--max-body-bytes", type=click.IntRange(1024), default=None, help="Largest request body [default: 8 MiB]."
-)
-@click.option(
-    "--max-notes", type=click.IntRange(1), default=None, help="Largest score in notes [default: 50000]."
-)
-@click.option(
-    "--allow-dir",
-    "allowed_dirs",
-    multiple=True,
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Folder requests may read scores from and write results to; repeat for several [default: none].",
-)
-def serve(config_file, **flags) -> None:
+class _ServeCommand(click.Command):
+    """serve, with a flag for every setting: the server's own and those each registered bridge
+    declares (third-party bridges included), made when serve's help or arguments are read, so
+    the other commands never register the bridges."""
+
+    _made_for: Host | None = None  # the host whose bridges the flags are made from
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        if self._made_for is not get_host():
+            from .flags import options
+
+            self._made_for = get_host()
+            self.params = options(self._made_for.settings_class())
+        return super().get_params(ctx)
+
+
+@cli.command(cls=_ServeCommand)
+def serve(**flags) -> None:
     """Start the engine and the bridges, until SIGINT or SIGTERM.
 
     On a signal, bridges stop taking requests, running jobs are cancelled, and the process
     exits. Every setting can also come from SCOREHOST_<NAME> or the --config file.
     """
     from .engine import Engine
-    from .settings import Settings
 
-    given = {k: v for k, v in flags.items() if v not in (None, ())}
-    settings = Settings(
-        config_file=config_file, **{k: list(v) if isinstance(v, tuple) else v for k, v in given.items()}
-    )
+    given = {k: list(v) if isinstance(v, tuple) else v for k, v in flags.items() if v not in (None, ())}
+    settings = get_host().settings_class()(**given)
     settings.check_safe()
     available = get_host().bridges()
     unknown = [name for name in settings.bridges if name not in available]

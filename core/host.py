@@ -11,13 +11,19 @@ import importlib
 import logging
 import os
 from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 
 from . import hookspecs
 from .errors import UnknownModel
 from .model import Model
+
+if TYPE_CHECKING:
+    from .bridge import Bridge
+    from .settings import Settings
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +83,7 @@ class Host:
             listed.append(
                 {
                     "name": name,
-                    "version": dist.version if dist is not None else _builtin_version(),
+                    "version": dist.version if dist is not None else scorehost_version(),
                     "hooks": hooks,
                     "builtin": name in DEFAULT_PLUGINS,
                 }
@@ -116,12 +122,35 @@ class Host:
 
     # ---- bridges --------------------------------------------------------------------------
 
-    def bridges(self) -> dict[str, Any]:
+    def bridges(self) -> dict[str, Bridge]:
         if self._bridges is None:
-            found: dict[str, Any] = {}
-            self._call_each("register_bridges", register=lambda b: found.setdefault(b.name, b))
+            from .settings import bridge_fields, settings_model_of
+
+            found: dict[str, Bridge] = {}
+            declared: set[str] = set()
+
+            def register(bridge: Bridge) -> None:
+                if bridge.name in found:
+                    log.warning("bridge %s registered twice; keeping the first", bridge.name)
+                    return
+                # its settings must be its own, so a bridge cannot take over another's flags
+                declared.update(bridge_fields(bridge.name, settings_model_of(bridge), declared))
+                found[bridge.name] = bridge
+
+            self._call_each("register_bridges", register=register)
             self._bridges = found
         return self._bridges
+
+    def bridges_offering(self, capability: type[T]) -> list[T]:
+        """The registered bridges that offer a capability (a Protocol of core.bridge, such as
+        LiveFill), so bridges find each other by what they do, not by name."""
+        return [b for b in self.bridges().values() if isinstance(b, capability)]
+
+    def settings_class(self) -> type[Settings]:
+        """The server's settings with those of every registered bridge."""
+        from .settings import Settings
+
+        return Settings.with_bridges(self.bridges().values())
 
     def _call_each(self, hook_name: str, **kwargs) -> None:
         """Call a hook plugin by plugin, in registration order, so built-ins claim ids first;
@@ -136,7 +165,8 @@ class Host:
                 self.broken[impl.plugin_name] = f"{hook_name}: {type(exc).__name__}: {exc}"
 
 
-def _builtin_version() -> str:
+def scorehost_version() -> str:
+    """The installed scorehost's version (built-in plugins have it as theirs)."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:

@@ -1,11 +1,21 @@
-"""Server settings: flags override environment (SCOREHOST_*) which overrides a TOML config file."""
+"""Server settings: flags override environment (SCOREHOST_*) which overrides a TOML config file.
+
+Settings holds what the server itself needs; each bridge declares its own settings
+(Bridge.settings_model) and Settings.with_bridges adds them, so `scorehost serve` takes the
+flags, environment variables and config keys of every registered bridge, third-party ones too.
+"""
 
 from __future__ import annotations
 
+import copy
 import ipaddress
+from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
+from pydantic import BaseModel, Field, create_model
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -15,6 +25,9 @@ from pydantic_settings import (
 
 from .errors import ScorehostError
 from .scoreio import MAX_NOTES
+
+if TYPE_CHECKING:
+    from .bridge import Bridge
 
 
 class Settings(BaseSettings):
@@ -26,24 +39,10 @@ class Settings(BaseSettings):
     token: str | None = Field(
         default=None, description="Shared secret clients must send (HTTP: Authorization: Bearer TOKEN)."
     )
-    bridges: list[str] = Field(default=["http"], description="Bridges to start (see scorehost plugins).")
-    http_port: int = Field(default=8765, ge=0, le=65535, description="HTTP bridge port (0: any free port).")
-    osc_port: int = Field(default=9100, ge=0, le=65535, description="OSC bridge UDP port.")
-    osc_tcp: bool = Field(default=False, description="Also serve OSC over TCP (SLIP framing) on osc_port.")
-    midi_in: str = Field(default="scorehost in", description="Name of the live MIDI input port.")
-    midi_out: str = Field(default="scorehost out", description="Name of the live MIDI output port.")
-    midi_backend: str | None = Field(
-        default=None, description="mido backend, e.g. mido.backends.rtmidi/UNIX_JACK (default: MIDO_BACKEND)."
-    )
-    midi_model: str | None = Field(default=None, description="Model a MIDI trigger (CC) runs.")
-    midi_fill: str = Field(default="", description="Region a MIDI trigger fills, e.g. ch2:1-4.")
-    midi_trigger_cc: int | None = Field(
-        default=None, ge=0, le=127, description="CC number whose value >= 64 triggers a live fill."
-    )
-    midi_meter: str = Field(default="4/4", description="Meter of live recordings (MIDI clock has none).")
-    midi_save_dir: Path | None = Field(
-        default=None,
-        description="Also save each triggered live fill as a MIDI file here (an allowed folder).",
+    bridges: list[str] = Field(
+        default=["http"],
+        description="Bridge to start; repeat for several (see scorehost plugins).",
+        json_schema_extra={"flag": "--bridge"},
     )
     device: str | None = Field(default=None, description="auto, cpu, cuda or cuda:N.")
     preload: list[str] = Field(
@@ -58,9 +57,16 @@ class Settings(BaseSettings):
     )
     max_notes: int = Field(default=MAX_NOTES, ge=1, description="Largest score (in notes) accepted.")
     allowed_dirs: list[Path] = Field(
-        default=[], description="Folders requests may read scores from and write results to."
+        default=[],
+        description="Folder requests may read scores from and write results to; repeat for several.",
+        json_schema_extra={"flag": "--allow-dir", "path": "existing_dir"},
     )
-    config_file: Path | None = Field(default=None, exclude=True, description="TOML file with these settings.")
+    config_file: Path | None = Field(
+        default=None,
+        exclude=True,
+        description="TOML file with any of these settings (flags and SCOREHOST_* variables override it).",
+        json_schema_extra={"flag": "--config", "path": "file"},
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -73,6 +79,12 @@ class Settings(BaseSettings):
                 raise ScorehostError(f"config file {config} not found")
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config))
         return tuple(sources)
+
+    @classmethod
+    def with_bridges(cls, bridges: Iterable[Bridge]) -> type[Settings]:
+        """These settings and those each bridge declares, as one class (the same class for the
+        same bridges, so pydantic builds it once)."""
+        return _with_fields(tuple((b.name, settings_model_of(b)) for b in bridges))
 
     def check_safe(self) -> None:
         """Refuse to listen beyond this machine without a token."""
@@ -89,3 +101,36 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def settings_model_of(bridge: Bridge) -> type[BaseModel]:
+    """What a bridge declares; a bridge that is not a Bridge subclass (the hook asks only for
+    name, description, start and stop) declares nothing."""
+    from .bridge import BridgeSettings
+
+    return getattr(bridge, "settings_model", BridgeSettings)
+
+
+def bridge_fields(bridge: str, model: type[BaseModel], taken: Iterable[str] = ()) -> dict[str, FieldInfo]:
+    """The settings a bridge declares; a TypeError names one that is not the bridge's own (it
+    must begin with the bridge's name) or that another part already declares."""
+    prefix = bridge.replace("-", "_") + "_"
+    taken = set(taken) | set(Settings.model_fields)
+    for name in model.model_fields:
+        if not name.startswith(prefix):
+            raise TypeError(f"bridge {bridge!r}: its setting {name!r} must begin with {prefix!r}")
+        if name in taken:
+            raise TypeError(f"bridge {bridge!r}: setting {name!r} is declared already")
+    return dict(model.model_fields)
+
+
+@lru_cache(maxsize=32)
+def _with_fields(bridges: tuple[tuple[str, type[BaseModel]], ...]) -> type[Settings]:
+    fields: dict[str, Any] = {}
+    for name, model in bridges:
+        declared = bridge_fields(name, model, fields)
+        # a copy: pydantic may change a FieldInfo it builds a model with
+        fields |= {field: (info.annotation, copy.copy(info)) for field, info in declared.items()}
+    if not fields:
+        return Settings
+    return create_model("Settings", __base__=Settings, __module__=__name__, **fields)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-
-import uvicorn
+from typing import TYPE_CHECKING
 
 from scorehost.core.bridge import Bridge
 from scorehost.core.errors import ScorehostError
 
-from .app import create_app
+from .settings import HttpSettings
 from .shutdown import Shutdown
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger("scorehost.http")
 
@@ -23,6 +25,8 @@ class HttpBridge(Bridge):
         "JSON API over HTTP (MuseScore plugin, web clients, scripts), with an OpenAPI spec at /openapi.json"
     )
 
+    settings_model = HttpSettings
+
     def __init__(self) -> None:
         self.server: uvicorn.Server | None = None
         self.thread: threading.Thread | None = None
@@ -30,10 +34,16 @@ class HttpBridge(Bridge):
         self.shutdown = Shutdown()  # set by stop(), read by the app's waiting requests
 
     def start(self, engine, settings) -> None:
+        # imported here: registering the bridge (serve --help does) must stay cheap
+        import uvicorn
+
+        from .app import create_app
+
+        port = self.own_settings(settings).http_port
         config = uvicorn.Config(
             create_app(engine, settings, self.shutdown),
             host=settings.host,
-            port=settings.http_port,
+            port=port,
             log_level="info",
             access_log=True,
             timeout_graceful_shutdown=5,
@@ -47,7 +57,7 @@ class HttpBridge(Bridge):
         while not self.server.started:
             if not self.thread.is_alive() or time.monotonic() > deadline:
                 raise ScorehostError(
-                    f"the HTTP bridge could not listen on {settings.host}:{settings.http_port} (is the port taken?)"
+                    f"the HTTP bridge could not listen on {settings.host}:{port} (is the port taken?)"
                 )
             time.sleep(0.02)
         self.port = self.server.servers[0].sockets[0].getsockname()[1]

@@ -26,7 +26,7 @@ from typing import Any
 
 import mido
 
-from scorehost.core.bridge import Bridge
+from scorehost.core.bridge import Bridge, LiveFill, LiveState
 from scorehost.core.cliparse import build_request
 from scorehost.core.engine import Engine, Job, Status
 from scorehost.core.errors import RequestError, ScorehostError
@@ -37,6 +37,7 @@ from scorehost.core.scoreio import write_score
 from scorehost.core.settings import Settings
 
 from .live import DRUM_CHANNEL, Player, Recorder, Transport, channel_track_name, track_channel
+from .settings import MidiSettings
 
 log = logging.getLogger("scorehost.midi")
 
@@ -44,14 +45,16 @@ REALTIME = {"clock", "start", "stop", "continue", "songpos"}
 DEFAULT_BACKEND = "mido.backends.rtmidi"
 
 
-class MidiBridge(Bridge):
+class MidiBridge(Bridge, LiveFill):
     name = "midi"
     description = "Live MIDI: virtual ports 'scorehost in'/'scorehost out' that record, fill and play in time with the DAW's clock"
+    settings_model = MidiSettings
 
     def __init__(self) -> None:
         self.running = False
         self.engine: Engine | None = None
         self.settings: Settings | None = None
+        self.own: MidiSettings | None = None  # the midi_* settings
         self.transport = Transport()
         self.recorder = Recorder()
         self.player: Player | None = None
@@ -63,13 +66,14 @@ class MidiBridge(Bridge):
     # ---- Bridge -------------------------------------------------------------------------
 
     def start(self, engine: Engine, settings: Settings) -> None:
-        self.engine, self.settings = engine, settings
-        self.meter = _meter(settings.midi_meter)
-        api = _rtmidi_api(settings.midi_backend or os.environ.get("MIDO_BACKEND") or DEFAULT_BACKEND)
+        own = self.own_settings(settings)
+        self.engine, self.settings, self.own = engine, settings, own
+        self.meter = _meter(own.midi_meter)
+        api = _rtmidi_api(own.midi_backend or os.environ.get("MIDO_BACKEND") or DEFAULT_BACKEND)
         self.transport, self.recorder = Transport(), Recorder()
         try:
-            self.outport = PortOut(api, settings.midi_out)
-            self.inport = PolledIn(api, settings.midi_in, self._receive)
+            self.outport = PortOut(api, own.midi_out)
+            self.inport = PolledIn(api, own.midi_in, self._receive)
         except Exception as exc:
             self._close_ports()
             raise ScorehostError(
@@ -91,10 +95,10 @@ class MidiBridge(Bridge):
         self._close_ports()
 
     def address(self) -> str:
-        if not self.settings:
+        if not self.own:
             return ""
-        trigger = self.settings.midi_trigger_cc
-        return f"ports {self.settings.midi_in!r} and {self.settings.midi_out!r}" + (
+        trigger = self.own.midi_trigger_cc
+        return f"ports {self.own.midi_in!r} and {self.own.midi_out!r}" + (
             f", trigger CC {trigger}" if trigger is not None else ""
         )
 
@@ -122,11 +126,11 @@ class MidiBridge(Bridge):
                 if msg.type == "clock" and self.transport.playing:
                     self.player.on_pulse(self.transport.position(now), self.transport.interval, now)
                 return
-            settings = self.settings
+            own = self.own
             if (
                 msg.type == "control_change"
-                and settings is not None
-                and msg.control == settings.midi_trigger_cc
+                and own is not None
+                and msg.control == own.midi_trigger_cc
                 and msg.value >= 64
             ):
                 threading.Thread(target=self._triggered, name="scorehost-midi-fill", daemon=True).start()
@@ -136,23 +140,23 @@ class MidiBridge(Bridge):
             log.exception("live MIDI message %s failed", msg)
 
     def _triggered(self) -> None:
-        assert self.settings is not None
-        if not self.settings.midi_fill:
+        assert self.settings is not None and self.own is not None
+        if not self.own.midi_fill:
             log.warning("MIDI trigger received, but no region is set: serve --midi-fill ch2:1-4")
             return
         try:
-            job, _ = self.fill([self.settings.midi_fill])
+            job, _ = self.fill([self.own.midi_fill])
             result = job.wait(self.settings.timeout + 5)
-            if self.settings.midi_save_dir is not None:
+            if self.own.midi_save_dir is not None:
                 self.saved.append(self._save(result.variations[0].score))
         except ScorehostError as exc:
             log.warning("live fill failed: %s", exc)
 
     def _save(self, score: Score) -> Path:
         """Write a fill into midi_save_dir under a new name (it must be an allowed folder)."""
-        assert self.settings is not None and self.settings.midi_save_dir is not None
+        assert self.settings is not None and self.own is not None and self.own.midi_save_dir is not None
         paths = PathPolicy(self.settings.allowed_dirs)
-        (name,) = free_names(self.settings.midi_save_dir, f"live-{time.strftime('%Y%m%d-%H%M%S')}", ".mid")
+        (name,) = free_names(self.own.midi_save_dir, f"live-{time.strftime('%Y%m%d-%H%M%S')}", ".mid")
         return write_score(score, paths.writable(str(name), "midi_save_dir"))
 
     def _send(self, msg: mido.Message) -> None:
@@ -164,7 +168,7 @@ class MidiBridge(Bridge):
 
     @property
     def default_region(self) -> str:
-        return self.settings.midi_fill if self.settings else ""
+        return self.own.midi_fill if self.own else ""
 
     def fill(
         self,
@@ -176,8 +180,8 @@ class MidiBridge(Bridge):
         play: bool = True,
     ) -> tuple[Job, EditRequest]:
         """Submit a fill of the recording; its result plays on each pass once it is done."""
-        assert self.engine is not None and self.settings is not None
-        model = model or self.settings.midi_model
+        assert self.engine is not None and self.own is not None
+        model = model or self.own.midi_model
         if not model:
             raise RequestError("name the model: model=ID, or start serve with --midi-model", "model")
         score = self.recorder.score(self.meter, self.transport.bpm, _last_bar_end(specs, self.meter))
@@ -208,7 +212,7 @@ class MidiBridge(Bridge):
         if self.player is not None:
             self.player.clear()
 
-    def state(self) -> dict[str, Any]:
+    def state(self) -> LiveState:
         now = time.monotonic()
         return {
             "playing": self.transport.playing,

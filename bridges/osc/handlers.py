@@ -16,9 +16,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from scorehost.core.bridge import LiveFill
 from scorehost.core.cliparse import build_request
 from scorehost.core.engine import Engine, Job
 from scorehost.core.errors import RequestError, ScorehostError, pydantic_message
+from scorehost.core.host import scorehost_version
 from scorehost.core.paths import PathPolicy
 from scorehost.core.scoreio import read_score
 from scorehost.core.settings import Settings
@@ -129,9 +131,7 @@ class OscService:
     # ---- requests -----------------------------------------------------------------------
 
     def _ping(self, args: p.Arguments, reply: Replier) -> None:
-        from scorehost.core.host import _builtin_version
-
-        reply.send("pong", _builtin_version(), len(self.engine.host.models()))
+        reply.send("pong", scorehost_version(), len(self.engine.host.models()))
 
     def _models(self, args: p.Arguments, reply: Replier) -> None:
         infos = [m.info() for m in self.engine.host.models().values()]
@@ -226,11 +226,15 @@ class OscService:
             state["tracks"],
         )
 
-    def _live(self):
-        bridge = self.engine.host.bridges().get("midi")
-        if bridge is None or not getattr(bridge, "running", False):
-            raise _Error("not_running", "the live MIDI bridge is not running; start serve with --bridge midi")
-        return bridge
+    def _live(self) -> LiveFill:
+        """The running bridge that records and fills live (the MIDI bridge), found by what it
+        offers: the OSC bridge knows no other bridge by name."""
+        offering = self.engine.host.bridges_offering(LiveFill)
+        running = [bridge for bridge in offering if bridge.running]
+        if not running:
+            flags = " or ".join(f"--bridge {bridge.name}" for bridge in offering) or "a live bridge"
+            raise _Error("not_running", f"the live MIDI bridge is not running; start serve with {flags}")
+        return running[0]
 
 
 class _Error(ScorehostError):

@@ -19,6 +19,7 @@ from scorehost.core.errors import ScorehostError
 from scorehost.core.settings import Settings
 
 from .handlers import MAX_PENDING, NOTES_MODES, OscService, read_options
+from .settings import OscSettings
 from .transport import RECEIVE_BUFFER, OscSockets, Replier, TcpPeer, UdpPeer, slip_decode, slip_encode
 
 # What this module defined before it was split in three stays importable from here.
@@ -43,6 +44,8 @@ class OscBridge(Bridge):
         "OSC over UDP (TCP with SLIP as an option) for DAWs, Max for Live and TouchOSC: see docs/osc.md"
     )
 
+    settings_model = OscSettings
+
     def __init__(self) -> None:
         self.sockets = OscSockets()
         self.service: OscService | None = None
@@ -52,7 +55,10 @@ class OscBridge(Bridge):
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="scorehost-osc")
         self.service = OscService(engine, settings, self.pool)
         try:
-            self.sockets.open(settings, self.service.receive)
+            own = self.own_settings(settings)
+            self.sockets.open(
+                settings.host, own.osc_port, own.osc_tcp, settings.max_body_bytes, self.service.receive
+            )
         except ScorehostError:
             self.stop()
             raise

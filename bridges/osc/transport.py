@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 from scorehost.core.errors import ScorehostError
-from scorehost.core.settings import Settings
 
 from . import protocol as p
 
@@ -101,23 +100,26 @@ class OscSockets:
         self._max_frame = 0
         self._stopping = threading.Event()
 
-    def open(self, settings: Settings, receive: Callable[[bytes, Peer], None]) -> None:
-        """Listen, and hand every datagram or frame to receive; raises if the port is taken."""
+    def open(
+        self, host: str, port: int, tcp: bool, max_frame: int, receive: Callable[[bytes, Peer], None]
+    ) -> None:
+        """Listen, and hand every datagram or frame (of at most max_frame bytes) to receive;
+        raises if the port is taken."""
         self._stopping.clear()
-        self._receive, self._max_frame = receive, settings.max_body_bytes
+        self._receive, self._max_frame = receive, max_frame
         # Port 0 asks for any free port; TCP must then get the same number as UDP, which
         # another program may hold for TCP only, so a few ports are tried.
-        attempts = 20 if settings.osc_port == 0 and settings.osc_tcp else 1
+        attempts = 20 if port == 0 and tcp else 1
         for attempt in range(attempts):
             try:
-                self._bind(settings)
+                self._bind(host, port, tcp)
                 break
             except OSError as exc:
                 self._close_sockets()
                 if attempt == attempts - 1:
-                    which = "TCP and UDP" if settings.osc_tcp else "UDP"
+                    which = "TCP and UDP" if tcp else "UDP"
                     raise ScorehostError(
-                        f"the OSC bridge could not listen on {settings.host}:{settings.osc_port} ({which}: "
+                        f"the OSC bridge could not listen on {host}:{port} ({which}: "
                         f"{exc.strerror or exc}; is the port taken?)"
                     ) from exc
         self.udp.settimeout(0.2)
@@ -138,17 +140,17 @@ class OscSockets:
         self.threads = []
         self._close_sockets()
 
-    def _bind(self, settings: Settings) -> None:
+    def _bind(self, host: str, port: int, tcp: bool) -> None:
         """UDP on the port asked for; with TCP, TCP on the same port number."""
-        family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.udp = socket.socket(family, socket.SOCK_DGRAM)
         _raise_receive_buffer(self.udp)
-        self.udp.bind((settings.host, settings.osc_port))
-        self.host, self.port = settings.host, self.udp.getsockname()[1]
-        if settings.osc_tcp:
+        self.udp.bind((host, port))
+        self.host, self.port = host, self.udp.getsockname()[1]
+        if tcp:
             self.tcp = socket.socket(family, socket.SOCK_STREAM)
             self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            self.tcp.bind((settings.host, self.port))
+            self.tcp.bind((host, self.port))
 
     def _close_sockets(self) -> None:
         for sock in (self.udp, self.tcp):

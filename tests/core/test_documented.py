@@ -1,7 +1,8 @@
 """Meta-tests: what the code declares is documented, and each hook has a test.
 
-The lists come from the code (the hook specs, the Settings fields, the error classes), so a
-hook, setting or error code added without its docs fails here, by name.
+The lists come from the code (the hook specs, the settings the server and each built-in bridge
+declare, the error classes), so a hook, setting or error code added without its docs fails
+here, by name.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import pytest
 from click.testing import CliRunner
 
 import scorehost.core
+from scorehost.core import cli as cli_module
 from scorehost.core import errors, hookspecs
 from scorehost.core.cli import cli, serve
+from scorehost.core.flags import flag_of
+from scorehost.core.host import Host
 from scorehost.core.newplugin import write_plugin
-from scorehost.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 TEST_FILES = [
@@ -48,9 +51,21 @@ def error_codes() -> dict[str, str]:
     }
 
 
+BUILTINS = Host(env={"SCOREHOST_PLUGINS": ""})  # the built-in plugins only, as a user's would be
+
+
+def settings() -> dict[str, str]:
+    """Each setting (the server's and each built-in bridge's declarations) -> its flag."""
+    fields = BUILTINS.settings_class().model_fields
+    return {name: flag_of(name, info) for name, info in fields.items()}
+
+
 def test_the_lists_are_read_from_the_code():
     assert "register_models" in hook_specs() and len(hook_specs()) >= 3
-    assert {"host", "token", "max_notes"} <= set(Settings.model_fields)
+    assert {"host", "token", "max_notes"} <= set(settings())
+    # the bridges' own, read from their settings_model
+    assert {"http_port", "osc_port", "midi_in"} <= set(settings())
+    assert not {"http_port", "osc_port", "midi_in"} & set(BUILTINS.settings_class().__base__.model_fields)
     assert error_codes()["ScorehostError"] == "error" and len(error_codes()) >= 10
 
 
@@ -85,31 +100,40 @@ def test_every_hook_has_a_test():
     assert not untested, f"no test function names these hooks: {untested}"
 
 
+@pytest.fixture
+def builtin_cli(monkeypatch):
+    """The command line with the built-in plugins only."""
+    monkeypatch.setattr(cli_module, "_host", BUILTINS)
+    return cli
+
+
 def _serve_flags() -> dict[str, str]:
     """serve's options by the setting they set (click's parameter name) -> the flag."""
-    return {p.name: p.opts[0] for p in serve.params if isinstance(p, click.Option)}
+    with click.Context(serve) as ctx:
+        return {
+            p.name: p.opts[0] for p in serve.get_params(ctx) if isinstance(p, click.Option) and p.expose_value
+        }
 
 
-def test_every_serve_flag_is_a_setting():
-    unknown = sorted(set(_serve_flags()) - set(Settings.model_fields))
-    assert not unknown, f"serve has flags that set no Settings field: {unknown}"
+def test_every_serve_flag_is_a_setting(builtin_cli):
+    unknown = sorted(set(_serve_flags()) - set(settings()))
+    assert not unknown, f"serve has flags that set no setting: {unknown}"
 
 
-def test_every_setting_has_a_serve_flag_in_its_help():
-    help_text = CliRunner().invoke(cli, ["serve", "--help"], terminal_width=200).output
+def test_every_setting_has_a_serve_flag_in_its_help(builtin_cli):
+    help_text = CliRunner().invoke(builtin_cli, ["serve", "--help"], terminal_width=200).output
     flags = _serve_flags()
-    missing = [name for name in Settings.model_fields if name not in flags or flags[name] not in help_text]
+    missing = [name for name in settings() if name not in flags or flags[name] not in help_text]
     assert not missing, f"`scorehost serve --help` shows no flag for these settings: {missing}"
 
 
 def test_every_setting_is_documented():
     text = (ROOT / "docs/settings.md").read_text()
     rows = [line for line in text.splitlines() if line.startswith("|")]
-    flags = _serve_flags()
     missing = [
         name
-        for name in Settings.model_fields
-        if not any(f"`{name}`" in row and f"`{flags.get(name, name)}" in row for row in rows)
+        for name, flag in settings().items()
+        if not any(f"`{name}`" in row and f"`{flag}" in row for row in rows)
     ]
     assert not missing, f"docs/settings.md has no row (with the setting and its flag) for: {missing}"
 

@@ -50,6 +50,7 @@ COMMANDS = [
     ["models", "--json"],
     ["plugins"],
     ["edit", "--help"],
+    ["serve", "--help"],  # registers every bridge, to list the settings each declares
     ["train", "--help"],
 ]
 

@@ -303,7 +303,7 @@ def test_against_the_real_http_bridge(host):
 
     engine = Engine(host, device="cpu")
     bridge = HttpBridge()
-    bridge.start(engine, Settings(http_port=0))
+    bridge.start(engine, Settings.with_bridges([HttpBridge])(http_port=0))
     try:
         bass, melody, far, audio = _project()
         before = sorted(map(tuple, bass.take.notes))
@@ -333,7 +333,7 @@ def test_mmm_fills_the_bass_and_writes_a_new_drum_part_over_the_real_http_bridge
 
     engine = Engine(mmm_host, device="cpu", default_timeout=120)
     bridge = HttpBridge()
-    bridge.start(engine, Settings(http_port=0))
+    bridge.start(engine, Settings.with_bridges([HttpBridge])(http_port=0))
     try:
         bass, melody, far, audio = _project()
         drums = _drum_part("Drums", notes=False)

@@ -14,7 +14,9 @@ def serve(host, tmp_path):
     running = []
 
     def start(**overrides):
-        settings = Settings(**({"http_port": 0, "max_body_bytes": 1024 * 1024} | overrides))
+        settings = Settings.with_bridges([HttpBridge])(
+            **({"http_port": 0, "max_body_bytes": 1024 * 1024} | overrides)
+        )
         engine = Engine(host, device="cpu", queue_size=200, default_timeout=20, max_notes=settings.max_notes)
         bridge = HttpBridge()
         bridge.start(engine, settings)

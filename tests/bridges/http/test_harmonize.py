@@ -19,7 +19,7 @@ def address():
         pytest.skip("the deepbach plugin is not available")
     engine = Engine(host, device="cpu", queue_size=100, default_timeout=300)
     bridge = HttpBridge()
-    bridge.start(engine, Settings(http_port=0))
+    bridge.start(engine, Settings.with_bridges([HttpBridge])(http_port=0))
     yield bridge.address()
     bridge.stop()
     engine.shutdown()

@@ -21,7 +21,7 @@ GM_DRUM_KEYS = range(27, 88)  # the General MIDI percussion keys mmm writes (27.
 def client(mmm_host):
     engine = Engine(mmm_host, device="cpu", queue_size=8, default_timeout=120)
     bridge = HttpBridge()
-    bridge.start(engine, Settings(http_port=0))
+    bridge.start(engine, Settings.with_bridges([HttpBridge])(http_port=0))
     with httpx.Client(base_url=bridge.address(), timeout=120) as http:
         yield http
     bridge.stop()

@@ -35,7 +35,7 @@ def _score() -> Score:
 
 def test_an_osc_edit_of_a_midi_file_keeps_tracks_programs_tempo_and_meter(octave_host, tmp_path):
     source = write_score(_score(), tmp_path / "in.mid")
-    settings = Settings(osc_port=0, allowed_dirs=[tmp_path])
+    settings = Settings.with_bridges([OscBridge])(osc_port=0, allowed_dirs=[tmp_path])
     engine = Engine(octave_host, device="cpu")
     bridge = OscBridge()
     bridge.start(engine, settings)

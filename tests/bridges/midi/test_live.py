@@ -136,7 +136,7 @@ def _port(names: list[str], wanted: str) -> int:
 def test_notes_played_under_a_clock_come_back_filled_in_the_right_bars(jack, octave_host, tmp_path):
     from scorehost.bridges.midi.server import MidiBridge
 
-    settings = Settings(
+    settings = Settings.with_bridges([MidiBridge])(
         midi_backend=jack,
         midi_model="octave",
         midi_fill="ch2:2-3",
@@ -203,7 +203,9 @@ def test_ports_fail_with_a_clear_message_without_a_midi_system(octave_host):
     engine = Engine(octave_host, device="cpu")
     try:
         with pytest.raises(ScorehostError, match="python-rtmidi|virtual MIDI ports"):
-            MidiBridge().start(engine, Settings(midi_backend="mido.backends.nonexistent"))
+            MidiBridge().start(
+                engine, Settings.with_bridges([MidiBridge])(midi_backend="mido.backends.nonexistent")
+            )
     finally:
         engine.shutdown(timeout=2)
 
@@ -239,7 +241,9 @@ def test_an_osc_live_fill_writes_a_file_and_reports_the_notes(jack, octave_host,
             register(midi)
 
     octave_host.pm.register(Bridges(), name="bridges")
-    settings = Settings(midi_backend=jack, osc_port=0, allowed_dirs=[tmp_path], midi_meter="3/4")
+    settings = Settings.with_bridges([MidiBridge, OscBridge])(
+        midi_backend=jack, osc_port=0, allowed_dirs=[tmp_path], midi_meter="3/4"
+    )
     engine = Engine(octave_host, device="cpu", default_timeout=20)
     osc = OscBridge()
     osc.start(engine, settings)

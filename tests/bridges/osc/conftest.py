@@ -17,7 +17,9 @@ def osc_server(octave_host, tmp_path):
     running = []
 
     def start(**overrides):
-        settings = Settings(**({"osc_port": 0, "allowed_dirs": [tmp_path]} | overrides))
+        settings = Settings.with_bridges([OscBridge])(
+            **({"osc_port": 0, "allowed_dirs": [tmp_path]} | overrides)
+        )
         engine = Engine(host, device="cpu", queue_size=1000, default_timeout=20, max_notes=settings.max_notes)
         bridge = OscBridge()
         bridge.start(engine, settings)

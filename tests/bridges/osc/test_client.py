@@ -43,7 +43,7 @@ def test_client_over_http(host, chorale, tmp_path):
 
     engine = Engine(host, device="cpu")
     bridge = HttpBridge()
-    bridge.start(engine, Settings(http_port=0))
+    bridge.start(engine, Settings.with_bridges([HttpBridge])(http_port=0))
     try:
         source = write_score(chorale, tmp_path / "in.musicxml")
         base = ["--via", "http", "--port", str(bridge.port)]
@@ -142,7 +142,7 @@ def test_client_says_when_the_server_runs_without_the_osc_bridge(host, monkeypat
 
     engine = Engine(host, device="cpu")
     bridge = HttpBridge()
-    bridge.start(engine, Settings(http_port=0))
+    bridge.start(engine, Settings.with_bridges([HttpBridge])(http_port=0))
     try:
         monkeypatch.setitem(client_cli.DEFAULT_PORTS, "http", bridge.port)
         result, seconds = _timed(["--port", str(_free_udp_port()), "ping"])
