@@ -71,7 +71,6 @@ def start_server(folder: Path, device: str):
     from scorehost.core.host import Host
     from scorehost.core.model import Model
     from scorehost.core.requests import Variation
-    from scorehost.core.settings import Settings
 
     class NoOp(Model):
         model_id = "noop"
@@ -89,7 +88,7 @@ def start_server(folder: Path, device: str):
     host.pm.register(Plugin(), name="bench")
     engine = Engine(host, device=device)
     bridge = OscBridge()
-    bridge.start(engine, Settings(osc_port=0, allowed_dirs=[folder]))
+    bridge.start(engine, host.settings_class()(osc_port=0, allowed_dirs=[folder]))
     return bridge, engine, host
 
 

@@ -41,9 +41,10 @@ from .errors import (
 )
 from .host import Host
 from .model import Model
-from .regions import constraint_violations, merge_result
+from .regions import constraint_violations, merge_result, spans_by_track
 from .requests import EditRequest, EditResult, Options, Variation, check_request
 from .scoreio import MAX_NOTES
+from .spelling import spell_written
 
 log = logging.getLogger(__name__)
 
@@ -481,6 +482,8 @@ class Engine:
             merged = []
             for variation in variations:
                 score = merge_result(job.request.score, variation.score, job.request.regions)
+                # what the model wrote is spelled for the key and the harmony; the rest as given
+                score = spell_written(score, spans_by_track(job.request.regions))
                 problems = constraint_violations(job.request, score)
                 if problems:
                     raise ScorehostError(f"model {job.model.model_id} broke a constraint: {problems[0]}")

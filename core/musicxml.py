@@ -47,6 +47,8 @@ from .score import (
     Track,
     check_bpm,
 )
+from .spelling import canonical, spelling_of, tonic_letter
+from .spelling import name as spelling_name
 
 DEFAULT_VELOCITY = 80
 # A .mxl archive is unpacked here, within these bounds, before music21 sees it: music21 would
@@ -168,7 +170,7 @@ def score_from_music21(m21score: stream.Score) -> Score:
         tempos=_tempos(m21score),
         fermatas=sorted(fermatas, key=lambda f: (f.tick, f.track)),
     )
-    return score.normalized()
+    return canonical(score).normalized()  # a spelling is kept where it differs from the key's
 
 
 def _title(m21score: stream.Score) -> str:
@@ -242,16 +244,24 @@ def _voice_order(label: str) -> tuple[int, str]:
     return (int(digits) if digits else 1_000_000, label)
 
 
-def _pitches(element) -> list[tuple[int, object]]:
-    """(MIDI pitch, note-like carrying the tie) for each sounding pitch of an element."""
+def _pitches(element) -> list[tuple[int, object, str | None]]:
+    """(MIDI pitch, note-like carrying the tie, spelling) for each sounding pitch of an element."""
     if isinstance(element, m21chord.Chord):
-        return [(p.midi, n) for p, n in zip(element.pitches, element.notes, strict=False)]
+        return [(p.midi, n, _spelling(p)) for p, n in zip(element.pitches, element.notes, strict=False)]
     if isinstance(element, note.Unpitched):
         mapped = getattr(element.storedInstrument, "percMapPitch", None)
-        return [(mapped if mapped is not None else element.displayPitch().midi, element)]
+        return [(mapped if mapped is not None else element.displayPitch().midi, element, None)]
     if isinstance(element, note.Note):
-        return [(element.pitch.midi, element)]
+        return [(element.pitch.midi, element, _spelling(element.pitch))]
     return []
+
+
+def _spelling(written: pitch.Pitch) -> str | None:
+    """'E#' for an E sharp, as the file spells it; None for a microtone, which no spelling holds."""
+    alter = written.accidental.alter if written.accidental is not None else 0
+    if alter != int(alter) or abs(alter) > 2:
+        return None
+    return written.step + ("#" * int(alter) if alter > 0 else "b" * -int(alter))
 
 
 def _velocity(element) -> int:
@@ -269,7 +279,7 @@ def _merge_ties(events: list[tuple[int, object]]) -> tuple[list[Note], list[int]
         if length <= 0:  # grace notes have no place on the grid
             continue
         onset = tick
-        for midi, carrier in _pitches(element):
+        for midi, carrier, spelled in _pitches(element):
             tie_type = carrier.tie.type if carrier.tie is not None else None
             previous = open_ties.pop(midi, None)
             continues = tie_type in ("stop", "continue")
@@ -279,7 +289,11 @@ def _merge_ties(events: list[tuple[int, object]]) -> tuple[list[Note], list[int]
                 index = previous
                 onset = min(onset, merged.start)
             else:
-                notes.append(Note(start=tick, duration=length, pitch=midi, velocity=_velocity(element)))
+                notes.append(
+                    Note(
+                        start=tick, duration=length, pitch=midi, velocity=_velocity(element), spelling=spelled
+                    )
+                )
                 index = len(notes) - 1
             if tie_type in ("start", "continue"):
                 open_ties[midi] = index
@@ -471,8 +485,8 @@ def _instrument(track: Track, abbreviation: str):
 
 
 def _music21_key(k: KeySignature) -> key.Key:
-    tonic = spell(60 + k.tonic, k.sharps)
-    return key.Key(tonic.name, "minor" if k.mode == "aeolian" else k.mode)
+    tonic = spelling_name(tonic_letter(k), k.tonic).replace("b", "-")
+    return key.Key(tonic, "minor" if k.mode == "aeolian" else k.mode)
 
 
 def _quarters(ticks: int) -> Fraction:
@@ -510,7 +524,7 @@ def _fill_measure(measure, bar, voices, fermata_ticks, score: Score) -> None:
             piece_start, piece_end = max(start, bar.start), min(end, bar.end)
             if piece_start > cursor:
                 container.insert(_quarters(cursor - bar.start), _rest(piece_start - cursor))
-            element = _element(group, piece_end - piece_start, score.key_at(start).sharps)
+            element = _element(group, piece_end - piece_start, score)
             if start < bar.start or end > bar.end:
                 element.tie = tie.Tie(
                     "continue"
@@ -534,18 +548,29 @@ def _fill_measure(measure, bar, voices, fermata_ticks, score: Score) -> None:
         measure.insert(0, voice)
 
 
+def _written_pitch(written: Note, score: Score) -> pitch.Pitch:
+    """The note's pitch under its own spelling, else its key's; a natural carries no accidental,
+    so music21 prints a natural sign only where the bar needs one."""
+    spelled = pitch.Pitch(spelling_of(written, score).replace("b", "-"))
+    spelled.octave = written.pitch // 12 - 1
+    spelled.octave += (written.pitch - spelled.midi) // 12  # B#3 is MIDI 60, Cb5 is MIDI 71
+    if spelled.accidental is not None and spelled.accidental.alter == 0:
+        spelled.accidental = None
+    return spelled
+
+
 def _rest(ticks: int) -> note.Rest:
     rest = note.Rest()
     rest.duration = duration.Duration(_quarters(ticks))
     return rest
 
 
-def _element(group: list[Note], ticks: int, sharps: int):
+def _element(group: list[Note], ticks: int, score: Score):
     length = duration.Duration(_quarters(ticks))
     if len(group) == 1:
-        element = note.Note(spell(group[0].pitch, sharps))
+        element = note.Note(_written_pitch(group[0], score))
     else:
-        element = m21chord.Chord([spell(n.pitch, sharps) for n in sorted(group, key=lambda n: n.pitch)])
+        element = m21chord.Chord([_written_pitch(n, score) for n in sorted(group, key=lambda n: n.pitch)])
     element.duration = length
     element.volume.velocity = group[0].velocity
     return element

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
 from .errors import LimitExceeded
 
@@ -61,6 +61,29 @@ class Note(BaseModel):
     duration: int = Field(gt=0, description="Length in ticks.")
     pitch: int = Field(ge=0, le=127, description="MIDI pitch number.")
     velocity: int = Field(default=80, ge=1, le=127)
+    spelling: str | None = Field(
+        default=None,
+        pattern=r"^[A-G](#{1,2}|b{1,2})?$",
+        description="Letter and accidental as written (E#, Bb, C); null: as the key spells the pitch.",
+    )
+
+    @model_validator(mode="after")
+    def _spelling_fits(self) -> Note:
+        if self.spelling is not None:
+            from .spelling import pitch_class
+
+            if pitch_class(self.spelling) != self.pitch % 12:
+                raise ValueError(f"{self.spelling} does not spell pitch {self.pitch}")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _without_default_spelling(self, handler):
+        # Most notes have no spelling of their own: leave the field out of JSON rather than
+        # write "spelling": null on every note.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("spelling", "") is None:
+            del data["spelling"]
+        return data
 
     @property
     def end(self) -> int:
