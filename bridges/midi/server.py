@@ -30,6 +30,7 @@ from scorehost.core.bridge import Bridge, LiveFill, LiveState
 from scorehost.core.cliparse import build_request
 from scorehost.core.engine import Engine, Job, Status
 from scorehost.core.errors import RequestError, ScorehostError
+from scorehost.core.meter import parse_meter
 from scorehost.core.paths import PathPolicy, free_names
 from scorehost.core.requests import EditRequest
 from scorehost.core.score import Score, Track
@@ -68,7 +69,7 @@ class MidiBridge(Bridge, LiveFill):
     def start(self, engine: Engine, settings: Settings) -> None:
         own = self.own_settings(settings)
         self.engine, self.settings, self.own = engine, settings, own
-        self.meter = _meter(own.midi_meter)
+        self.meter = parse_meter(own.midi_meter, "midi_meter")
         api = _rtmidi_api(own.midi_backend or os.environ.get("MIDO_BACKEND") or DEFAULT_BACKEND)
         self.transport, self.recorder = Transport(), Recorder()
         try:
@@ -303,13 +304,6 @@ class PortOut:
     def close(self) -> None:
         self.rt.close_port()
         self.rt.delete()
-
-
-def _meter(text: str) -> tuple[int, int]:
-    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
-    if not match or int(match.group(2)) not in (1, 2, 4, 8, 16, 32, 64):
-        raise ScorehostError(f"midi_meter must be like 4/4 or 6/8, not {text!r}")
-    return int(match.group(1)), int(match.group(2))
 
 
 def _last_bar_end(specs: list[str], meter: tuple[int, int]) -> int:

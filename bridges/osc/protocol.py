@@ -16,6 +16,7 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
 
 from scorehost.core.errors import LimitExceeded, RequestError
+from scorehost.core.meter import parse_meter
 from scorehost.core.score import (
     MAX_TICKS,
     ROLES,
@@ -202,13 +203,6 @@ def read_unit(args: Arguments) -> str:
     return unit
 
 
-def read_meter(text: str, field: str = "meter") -> tuple[int, int]:
-    match = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(\d{1,2})\s*", text)
-    if not match or int(match.group(2)) not in (1, 2, 4, 8, 16, 32, 64) or not 1 <= int(match.group(1)) <= 64:
-        raise RequestError(f"write the meter as 4/4, 3/4, 6/8 ..., not {text!r}", field)
-    return int(match.group(1)), int(match.group(2))
-
-
 def _number(text: str, field: str, low: float, high: float) -> float:
     try:
         value = float(text)
@@ -228,7 +222,7 @@ def inline_score(args: Arguments, unit: str) -> Score:
     """
     from scorehost.core.cliparse import parse_key
 
-    numerator, denominator = read_meter(args.get("meter") or "4/4")
+    numerator, denominator = parse_meter(args.get("meter") or "4/4")
     bpm = _number(args.get("bpm") or "120", "bpm", 1, 1000)
     tonic, mode = parse_key(args.get("key") or "C-major", "key")
     tracks = []

@@ -196,6 +196,22 @@ def test_notes_played_under_a_clock_come_back_filled_in_the_right_bars(jack, oct
     assert [n.pitch for n in read_score(saved).tracks[1].notes] == [48 + beat for beat in range(4, 12)]
 
 
+def test_a_bad_meter_is_refused_by_the_reader_osc_uses_before_ports_open(octave_host):
+    from scorehost.bridges.midi.server import MidiBridge
+    from scorehost.core.errors import RequestError
+
+    engine = Engine(octave_host, device="cpu")
+    bridge = MidiBridge()
+    try:
+        with pytest.raises(
+            RequestError, match="^midi_meter: write the meter as 4/4, 3/4, 6/8 ..., not '3/5'"
+        ):
+            bridge.start(engine, Settings.with_bridges([MidiBridge])(midi_meter="3/5"))
+        assert bridge.inport is None and bridge.outport is None
+    finally:
+        engine.shutdown(timeout=2)
+
+
 def test_ports_fail_with_a_clear_message_without_a_midi_system(octave_host):
     from scorehost.bridges.midi.server import MidiBridge
     from scorehost.core.errors import ScorehostError
