@@ -13,6 +13,9 @@ from .constraints import Outcome
 from .errors import ScorehostError
 from .requests import EditRequest, Region
 from .score import Note, Score
+from .spans import in_spans, is_written, span_of
+
+__all__ = ["constraint_violations", "in_spans", "is_written", "merge_result", "spans_by_track"]
 
 
 def spans_by_track(regions: list[Region]) -> dict[int, list[tuple[int, int]]]:
@@ -32,22 +35,6 @@ def spans_by_track(regions: list[Region]) -> dict[int, list[tuple[int, int]]]:
     return merged
 
 
-def _span_of(spans: list[tuple[int, int]], tick: int) -> tuple[int, int] | None:
-    for start, end in spans:
-        if start <= tick < end:
-            return start, end
-    return None
-
-
-def in_spans(spans: list[tuple[int, int]], tick: int) -> bool:
-    """Whether tick lies in one of the spans [start, end)."""
-    return _span_of(spans, tick) is not None
-
-
-def is_written(spans: dict[int, list[tuple[int, int]]], track: int, tick: int) -> bool:
-    return in_spans(spans.get(track, []), tick)
-
-
 def merge_result(original: Score, generated: Score, regions: list[Region]) -> Score:
     """The original score with the regions' notes taken from the generated one."""
     if len(generated.tracks) != len(original.tracks):
@@ -61,10 +48,10 @@ def merge_result(original: Score, generated: Score, regions: list[Region]) -> Sc
         if not track_spans:
             tracks.append(old)
             continue
-        kept = [n for n in old.notes if _span_of(track_spans, n.start) is None]
+        kept = [n for n in old.notes if span_of(track_spans, n.start) is None]
         written = []
         for n in new.notes:
-            span = _span_of(track_spans, n.start)
+            span = span_of(track_spans, n.start)
             if span is not None:
                 end = min(n.end, span[1])
                 written.append(n if end == n.end else n.model_copy(update={"duration": end - n.start}))

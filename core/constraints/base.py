@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..errors import RequestError
 from ..score import Note, Score
+from ..spans import is_written
 
 if TYPE_CHECKING:
     from typing import Self
@@ -37,9 +38,8 @@ class Outcome:
 
     def written(self, track: int, score: Score | None = None) -> list[Note]:
         """The notes of track in the written spans (of the result, unless another score is given)."""
-        spans = self.spans.get(track, [])
         notes = (score or self.after).tracks[track].notes
-        return [n for n in notes if any(start <= n.start < end for start, end in spans)]
+        return [n for n in notes if is_written(self.spans, track, n.start)]
 
     def tracks_or_written(self, tracks: list[int] | None) -> list[int]:
         return list(tracks) if tracks else list(self.spans)
