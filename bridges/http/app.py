@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import hmac
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -22,11 +21,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from scorehost.core.engine import Engine, Job, Status
 from scorehost.core.errors import JobCancelled, QueueFull, RequestError, ScorehostError, ScoreWriteError
@@ -37,6 +37,7 @@ from scorehost.core.scoreio import check_note_count, read_score, read_score_byte
 from scorehost.core.scorejson import score_from_json
 from scorehost.core.settings import Settings
 
+from .auth import TokenCheck
 from .hosts import HostCheck
 from .limits import BodySizeLimit
 from .shutdown import Shutdown
@@ -60,6 +61,43 @@ _STATUS = {
     "busy": 503,
     "timeout": 504,
 }
+
+_HTTP_CODES = {400: "bad_json", 404: "not_found", 405: "method_not_allowed"}
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="What went wrong, for programs (docs/http.md lists them).")
+    message: str = Field(description="What went wrong and what to change, for people.")
+    field: str | None = Field(default=None, description="The request field at fault, if one is.")
+
+
+class ErrorBody(BaseModel):
+    """Every error answer; a cannot_write one also carries the result, as score-JSON."""
+
+    error: ErrorDetail
+    result: dict[str, Any] | None = Field(
+        default=None, description="cannot_write only: the result that could not be written or encoded."
+    )
+
+
+_WHY = {
+    400: "The request cannot be served as sent (bad JSON, score, constraint, output name).",
+    401: "The server has a token and the request did not send it.",
+    403: "A path outside the allowed folders, or a Host or Origin that does not name this server.",
+    404: "No such model, job or route.",
+    409: "The job was cancelled or is not finished, or the result could not be written (cannot_write).",
+    413: "The body or the score is over a limit.",
+    422: "A field has the wrong shape.",
+    500: "The model failed; the server keeps serving.",
+    503: "The queue is full or the server is shutting down; try again.",
+    504: "The job ran past its time limit.",
+}
+_EDIT = (400, 404, 413, 422, 503)  # what checking and queueing an edit can answer
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI answers of a route: these and those every route can give (Host, token)."""
+    return {s: {"model": ErrorBody, "description": _WHY[s]} for s in sorted({401, 403, *statuses})}
 
 
 class EditBody(BaseModel):
@@ -116,27 +154,21 @@ def create_app(engine: Engine, settings: Settings, shutdown: Shutdown | None = N
         version="1",
         lifespan=lifespan,
     )
+    # Outermost last: the Host check, then the token, then the body's size, then the app.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(HostCheck, host=settings.host)  # outermost: before the body is read
-
-    async def authorized(request: Request) -> None:
-        if settings.token:
-            given = request.headers.get("authorization", "")
-            if not hmac.compare_digest(given.encode(), f"Bearer {settings.token}".encode()):
-                raise _Unauthorized()
-
-    app.router.dependencies.append(Depends(authorized))
+    app.add_middleware(TokenCheck, token=settings.token)
+    app.add_middleware(HostCheck, host=settings.host)
     _install_error_handlers(app)
 
-    @app.get("/v1/health")
+    @app.get("/v1/health", responses=_errors())
     async def health() -> dict[str, Any]:
         return {"status": "ok", "device": engine.device, "jobs": len(engine.jobs)}
 
-    @app.get("/v1/models")
+    @app.get("/v1/models", responses=_errors())
     async def models() -> list[dict[str, Any]]:
         return [m.info() for m in engine.host.models().values()]
 
-    @app.get("/v1/models/{model_id}")
+    @app.get("/v1/models/{model_id}", responses=_errors(404, 422))
     async def model(model_id: str) -> dict[str, Any]:
         return engine.host.model(model_id).info()
 
@@ -147,7 +179,7 @@ def create_app(engine: Engine, settings: Settings, shutdown: Shutdown | None = N
             paths.writable(body.output_path)  # refuse now rather than after the work
         return engine.submit(_edit_request(body, paths, settings))
 
-    @app.post("/v1/edit", response_model=dict[str, Any])
+    @app.post("/v1/edit", response_model=dict[str, Any], responses=_errors(*_EDIT, 409, 500, 504))
     async def edit(body: EditBody, request: Request, format: ResultFormat = "json") -> Response:
         """Run an edit and answer with its result: the simple path for plugins and scripts."""
         job = await run_in_threadpool(submit, body)
@@ -164,7 +196,7 @@ def create_app(engine: Engine, settings: Settings, shutdown: Shutdown | None = N
 
         return await run_in_threadpool(answer)
 
-    @app.post("/v1/jobs", status_code=202)
+    @app.post("/v1/jobs", status_code=202, responses=_errors(*_EDIT))
     async def create_job(body: EditBody) -> dict[str, Any]:
         def create() -> dict[str, Any]:
             job = submit(body)
@@ -175,13 +207,13 @@ def create_app(engine: Engine, settings: Settings, shutdown: Shutdown | None = N
 
         return await run_in_threadpool(create)
 
-    @app.get("/v1/jobs/{job_id}")
+    @app.get("/v1/jobs/{job_id}", responses=_errors(404, 422))
     async def job_status(job_id: str) -> dict[str, Any]:
         job = _job(engine, job_id)
         await outputs.written(job)  # "done" is said only once the output file is written, or not
         return outputs.summary(job)
 
-    @app.get("/v1/jobs/{job_id}/result")
+    @app.get("/v1/jobs/{job_id}/result", responses=_errors(400, 404, 409, 422, 500, 504))
     async def job_result(
         job_id: str, format: ResultFormat = "json", variation: int | None = Query(default=None, ge=0)
     ) -> Any:
@@ -206,7 +238,7 @@ def create_app(engine: Engine, settings: Settings, shutdown: Shutdown | None = N
 
         return await run_in_threadpool(answer)
 
-    @app.delete("/v1/jobs/{job_id}")
+    @app.delete("/v1/jobs/{job_id}", responses=_errors(404, 422))
     async def cancel_job(job_id: str) -> dict[str, Any]:
         job = _job(engine, job_id)
         job.cancel()
@@ -215,22 +247,26 @@ def create_app(engine: Engine, settings: Settings, shutdown: Shutdown | None = N
     return app
 
 
-class _Unauthorized(ScorehostError):
-    code = "unauthorized"
-
-    def __init__(self) -> None:
-        super().__init__("missing or wrong token: send the header Authorization: Bearer TOKEN")
-
-
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ScorehostError)
     async def scorehost_error(_request: Request, exc: ScorehostError) -> JSONResponse:
-        status = (
-            401
-            if isinstance(exc, _Unauthorized)
-            else _STATUS.get(exc.code, 500 if exc.code == "model_error" else 409)
-        )
+        status = _STATUS.get(exc.code, 500 if exc.code == "model_error" else 409)
         return _error(status, exc.code, str(exc), getattr(exc, "field", None))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """Starlette's own answers (no such route, a method a route does not take, a body it
+        cannot parse) in the documented shape rather than {"detail": ...}."""
+        code = _HTTP_CODES.get(exc.status_code, "bad_request")
+        where = f"{request.method} {request.url.path}"
+        message = {
+            404: f"no such route: {where} (the routes are listed in /openapi.json)",
+            405: f"{where}: the route does not take {request.method}",
+            400: f"{where}: the body cannot be read as JSON ({exc.detail}; is it nested too deeply?)",
+        }.get(exc.status_code, str(exc.detail))
+        response = _error(exc.status_code, code, message, None)
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -16,7 +16,14 @@ class BodySizeLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        declared = dict(scope.get("headers", [])).get(b"content-length")
+        headers = scope.get("headers", [])
+        lengths = [value for name, value in headers if name == b"content-length"]
+        if lengths and any(name == b"transfer-encoding" for name, _ in headers):
+            # Two framings: a proxy in front may read the body by the other one (request smuggling)
+            return await refuse(
+                send, 400, "bad_request", "a request may not carry both Content-Length and Transfer-Encoding"
+            )
+        declared = lengths[0] if lengths else None
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             return await self._refuse(send)
         # Read the body here, counting, so an over-long streamed body is refused before the
@@ -50,7 +57,7 @@ class BodySizeLimit:
         )
 
 
-async def refuse(send, status: int, code: str, message: str) -> None:
+async def refuse(send, status: int, code: str, message: str, headers: list[tuple[bytes, bytes]] = ()) -> None:
     """Answer from ASGI middleware with the app's JSON error, closing the connection (the body,
     if any, is left unread)."""
     body = json.dumps({"error": {"code": code, "message": message, "field": None}}).encode()
@@ -62,6 +69,7 @@ async def refuse(send, status: int, code: str, message: str) -> None:
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
                 (b"connection", b"close"),
+                *headers,
             ],
         }
     )
