@@ -38,8 +38,10 @@ class HttpBridge(Bridge):
         import uvicorn
 
         from .app import create_app
+        from .protocol import guarded_protocol
 
-        port = self.own_settings(settings).http_port
+        own = self.own_settings(settings)
+        port = own.http_port
         config = uvicorn.Config(
             create_app(engine, settings, self.shutdown),
             host=settings.host,
@@ -48,6 +50,7 @@ class HttpBridge(Bridge):
             access_log=True,
             timeout_graceful_shutdown=5,
             limit_concurrency=1000,
+            http=guarded_protocol(own.http_header_timeout, own.http_max_pending),
         )
         self.server = uvicorn.Server(config)
         self.server.install_signal_handlers = lambda: None  # serve owns the signals

@@ -10,3 +10,15 @@ from scorehost.core.bridge import BridgeSettings
 
 class HttpSettings(BridgeSettings):
     http_port: int = Field(default=8765, ge=0, le=65535, description="HTTP bridge port (0: any free port).")
+    http_header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="Seconds a connection has to send a request's line and headers, else it is closed.",
+    )
+    http_max_pending: int = Field(
+        default=32,
+        ge=1,
+        le=10_000,
+        description="Connections one client address may hold before sending a request; a new one closes its oldest.",
+    )

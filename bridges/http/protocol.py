@@ -1,0 +1,83 @@
+"""uvicorn's h11 protocol with two guards against slowloris (connections that open and then
+send a request line and headers slowly, or nothing at all, to use up the server).
+
+- A request's line and headers must arrive within `header_timeout` seconds of the connection
+  (or of the previous answer on a kept-alive one), or the connection is closed. uvicorn arms no
+  timer until a first answer, and its keep-alive timer is dropped by any byte received.
+- A client (an address) may hold at most `max_pending` connections still waiting for their
+  headers; a new one beyond that closes that client's oldest. Connections that did send their
+  request are not counted, so a client whose requests arrive at once is never turned away,
+  even from the same address as the attacker (loopback is one address for everyone).
+
+Without them, 1,000 such connections reached uvicorn's limit_concurrency and every other
+client got 503 for as long as they were held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+
+class GuardedH11Protocol(H11Protocol):
+    header_timeout: float = 10.0
+    max_pending: int = 32
+    _waiting: dict[str, dict[GuardedH11Protocol, None]]  # per subclass: address -> its pending
+
+    _timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._await_headers()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:  # the request line and headers are in
+            self._stop_waiting()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
+            self._await_headers()  # kept alive: the next request must come as promptly
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_waiting()
+        super().connection_lost(exc)
+
+    def _await_headers(self) -> None:
+        self._stop_waiting()
+        self._timer = self.loop.call_later(self.header_timeout, self._close)
+        waiting = self._waiting.setdefault(self._address(), {})
+        waiting[self] = None
+        while len(waiting) > self.max_pending:
+            next(iter(waiting))._close()  # the oldest (dicts keep insertion order)
+
+    def _stop_waiting(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        address = self._address()
+        waiting = self._waiting.get(address)
+        if waiting is not None:
+            waiting.pop(self, None)
+            if not waiting:
+                del self._waiting[address]
+
+    def _close(self) -> None:
+        self._stop_waiting()
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def _address(self) -> str:
+        return self.client[0] if self.client else ""
+
+
+def guarded_protocol(header_timeout: float, max_pending: int) -> type[GuardedH11Protocol]:
+    """A protocol class for one server, with its own limits and its own table of connections."""
+    return type(
+        "GuardedH11Protocol",
+        (GuardedH11Protocol,),
+        {"header_timeout": header_timeout, "max_pending": max_pending, "_waiting": {}},
+    )
