@@ -20,8 +20,13 @@ def register_models(register):
 @hookspec
 def register_bridges(register):
     """Register bridges: call register(bridge) with an object that has a name, a
-    description and start(engine, settings) / stop() methods. `scorehost serve` starts
-    the bridges its settings enable."""
+    description and start(engine, settings) / stop() methods (a scorehost.core.Bridge).
+    `scorehost serve` starts the bridges its settings enable.
+
+    A bridge's settings_model (a BridgeSettings subclass) declares its own settings, which
+    become serve's flags, SCOREHOST_* variables and config keys. Keep registering cheap:
+    `scorehost serve --help` calls this hook to list those flags, so import servers in start().
+    """
 
 
 @hookspec

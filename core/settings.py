@@ -46,7 +46,8 @@ class Settings(BaseSettings):
     )
     device: str | None = Field(default=None, description="auto, cpu, cuda or cuda:N.")
     preload: list[str] = Field(
-        default=[], description="Models to load at start, so the first request does not wait for weights."
+        default=[],
+        description="Model to load at start, so the first request does not wait for its weights; repeat for several.",
     )
     queue_size: int = Field(
         default=64, ge=1, le=10_000, description="Jobs waiting at most; more are refused as busy."
