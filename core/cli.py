@@ -299,6 +299,8 @@ def serve(**flags) -> None:
         queue_size=settings.queue_size,
         default_timeout=settings.timeout,
         max_notes=settings.max_notes,
+        keep_seconds=settings.finished_jobs_seconds,
+        keep_bytes=settings.finished_jobs_bytes,
     )
     engine.device  # noqa: B018  (chosen now, so a bad --device fails before any bridge starts)
     stop = _stop_on_signal()

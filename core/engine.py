@@ -59,6 +59,7 @@ class Status(StrEnum):
 
 
 FINISHED = {Status.DONE, Status.FAILED, Status.CANCELLED, Status.TIMEOUT}
+NOTE_BYTES = 600  # what a note of a kept score takes in memory, about
 
 
 @dataclass
@@ -84,6 +85,7 @@ class Job:
     _done: threading.Event = field(default_factory=threading.Event)
     _listeners: list[Callable[[Job], None]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _size: int | None = None
 
     # ---- the model's side (JobContext) ------------------------------------------------------
 
@@ -132,6 +134,18 @@ class Job:
     def on_change(self, listener: Callable[[Job], None]) -> None:
         """Call listener(job) on progress and when the job finishes (from the worker's thread)."""
         self._listeners.append(listener)
+
+    def size(self) -> int:
+        """About how many bytes the job holds: its request's score and its result's scores, at
+        the ~600 bytes a note takes as Python objects (measured with tracemalloc), and a
+        little for the rest. Kept once it is finished, as it no longer changes."""
+        if self._size is not None:
+            return self._size
+        scores = [self.request.score, *(v.score for v in (self.result.variations if self.result else []))]
+        size = 4096 + NOTE_BYTES * sum(s.note_count() for s in scores)
+        if self.done:
+            self._size = size
+        return size
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -223,6 +237,8 @@ class Engine:
         grace: float = 2.0,
         max_notes: int = MAX_NOTES,
         keep_finished: int = 1000,
+        keep_seconds: float = 3600.0,
+        keep_bytes: int = 256 * 1024 * 1024,
     ):
         self.host = host
         self._wanted_device = device
@@ -231,7 +247,10 @@ class Engine:
         self.default_timeout = default_timeout
         self.grace = grace  # seconds a model gets to notice cancellation before it is abandoned
         self.max_notes = max_notes
+        # Finished jobs are kept for clients to fetch, within a count, an age and a size.
         self.keep_finished = keep_finished
+        self.keep_seconds = keep_seconds
+        self.keep_bytes = keep_bytes
         self.jobs: dict[str, Job] = {}
         self._queues: dict[str, deque[Job]] = {}
         self._cond = threading.Condition()
@@ -336,11 +355,19 @@ class Engine:
                 del self.jobs[job_id]
 
     def _forget_oldest_finished(self) -> None:
-        """Keep at most keep_finished finished jobs, so a long-running server does not grow.
-        Called with _cond held, as every change to self.jobs is."""
+        """Forget finished jobs older than keep_seconds, then the oldest while more than
+        keep_finished are kept or they hold more than keep_bytes, so a long-running server
+        does not grow (24 large finished jobs took one from 276 MB to 3 GB). Called with _cond
+        held, as every change to self.jobs is."""
         finished = sorted((j for j in self.jobs.values() if j.done), key=lambda j: j.finished or 0)
-        for job in finished[: max(0, len(finished) - self.keep_finished)]:
+        now = time.time()
+        count, held = len(finished), sum(j.size() for j in finished)
+        for job in finished:  # oldest first
+            old = now - (job.finished or now) > self.keep_seconds
+            if not (old or count > self.keep_finished or held > self.keep_bytes):
+                break
             del self.jobs[job.id]
+            count, held = count - 1, held - job.size()
 
     def shutdown(self, cancel: bool = True, timeout: float = 10.0) -> None:
         """Stop taking jobs; cancel (or finish) what is queued and running, then stop workers."""
@@ -508,12 +535,16 @@ class Engine:
     def _supervise(self) -> None:
         """Time out jobs past their deadline; replace a worker stuck in a model that ignores
         its job's deadline or cancellation for longer than the grace."""
+        expired = time.monotonic()
         while True:
             time.sleep(0.05)
             now = time.monotonic()
             with self._cond:
                 if self._closed and not any(w.thread.is_alive() for w in self._workers.values()):
                     return
+                if now - expired > 1.0:  # old finished jobs go even when nothing is submitted
+                    self._forget_oldest_finished()
+                    expired = now
                 for device, queue in self._queues.items():
                     for job in list(queue):
                         if not job.done and now > job.deadline:

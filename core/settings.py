@@ -53,6 +53,14 @@ class Settings(BaseSettings):
         default=64, ge=1, le=10_000, description="Jobs waiting at most; more are refused as busy."
     )
     timeout: float = Field(default=120.0, gt=0, le=3600, description="Default seconds a job may run.")
+    finished_jobs_seconds: float = Field(
+        default=3600.0, gt=0, description="Seconds a finished job's result is kept for clients to fetch."
+    )
+    finished_jobs_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="Memory finished jobs may hold (about 600 bytes a note); past it the oldest are forgotten.",
+    )
     max_body_bytes: int = Field(
         default=8 * 1024 * 1024, ge=1024, description="Largest request body accepted."
     )

@@ -240,9 +240,16 @@ def create_app(engine: Engine, settings: Settings, shutdown: Shutdown | None = N
 
     @app.delete("/v1/jobs/{job_id}", responses=_errors(404, 422))
     async def cancel_job(job_id: str) -> dict[str, Any]:
+        """Cancel a job that has not finished (it is kept, to be seen cancelled); forget a
+        finished one, freeing its result now rather than when it expires."""
         job = _job(engine, job_id)
-        job.cancel()
-        return outputs.summary(job)
+        if not job.done:
+            job.cancel()
+            return outputs.summary(job)
+        await outputs.written(job)
+        summary = outputs.summary(job)
+        engine.forget(job.id)
+        return summary
 
     return app
 
