@@ -2,7 +2,7 @@
 a setting declared anywhere is a flag with its type, range and help, and none is copied by hand.
 
 A field `osc_port` becomes `--osc-port`; a bool `--x/--no-x`; a list a flag to repeat; ints and
-floats with bounds a range; a field's json_schema_extra may name another flag ("flag") and
+floats with bounds a range; a Literal a choice; a field's json_schema_extra may name another flag ("flag") and
 what a Path must be ("path": "dir", "existing_dir" or "file").
 """
 
@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import types
 from pathlib import Path
-from typing import Any, Union, get_args, get_origin
+from typing import Any, Literal, Union, get_args, get_origin
 
 import annotated_types as at
 import click
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
 
 _PATHS = {
     "dir": {"file_okay": False},
@@ -38,7 +39,7 @@ def options(model: type[BaseModel]) -> list[click.Option]:
 def _option(name: str, info: FieldInfo) -> click.Option:
     flag = flag_of(name, info)
     kind, many = _kind(info.annotation)
-    help_text = (info.description or "") + _default_text(info.default)
+    help_text = (info.description or "") + _default_text(info.get_default(call_default_factory=True))
     if kind is bool:
         return click.Option([f"{flag}/--no-{flag[2:]}", name], default=None, help=help_text)
     return click.Option(
@@ -56,6 +57,8 @@ def _kind(annotation: Any) -> tuple[Any, bool]:
 
 
 def _click_type(kind: Any, info: FieldInfo) -> Any:
+    if get_origin(kind) is Literal:
+        return click.Choice([str(choice) for choice in get_args(kind)])
     if kind is Path:
         return click.Path(path_type=Path, **_PATHS.get(str(_extra(info).get("path")), {}))
     if kind in (int, float):
@@ -81,7 +84,7 @@ def _bounds(info: FieldInfo) -> dict[str, Any]:
 
 
 def _default_text(default: Any) -> str:
-    if default is None or default is False or default in ("", [], ()):
+    if default is None or default is False or default is PydanticUndefined or default in ("", [], ()):
         return ""
     shown = ", ".join(map(str, default)) if isinstance(default, list) else default
     return f" [default: {shown}]"

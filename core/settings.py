@@ -130,6 +130,9 @@ def bridge_fields(bridge: str, model: type[BaseModel], taken: Iterable[str] = ()
             raise TypeError(f"bridge {bridge!r}: its setting {name!r} must begin with {prefix!r}")
         if name in taken:
             raise TypeError(f"bridge {bridge!r}: setting {name!r} is declared already")
+        if model.model_fields[name].is_required():
+            # settings of every installed bridge are read, started or not: none may be required
+            raise TypeError(f"bridge {bridge!r}: setting {name!r} needs a default")
     return dict(model.model_fields)
 
 

@@ -1,4 +1,5 @@
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from click.testing import CliRunner
@@ -15,7 +16,8 @@ from scorehost.core.settings import Settings
 class LoopSettings(BridgeSettings):
     loop_port: int = Field(default=7000, ge=0, le=65535, description="Port the loop bridge listens on.")
     loop_echo: bool = Field(default=False, description="Echo every request.")
-    loop_names: list[str] = Field(default=[], description="Names to answer to; repeat for several.")
+    loop_names: list[str] = Field(default_factory=list, description="Names to answer to; repeat for several.")
+    loop_mode: Literal["echo", "drop"] = Field(default="echo", description="What the loop does.")
 
 
 class Loop(Bridge):
@@ -86,10 +88,22 @@ def test_the_same_bridges_give_the_same_settings_class():
 
 def test_a_third_party_bridge_is_configured_by_flag(loop_host):
     result = CliRunner().invoke(
-        cli, ["serve", "--bridge", "loop", "--loop-port", "7100", "--loop-echo", "--loop-names", "a"]
+        cli,
+        [
+            "serve",
+            "--bridge",
+            "loop",
+            "--loop-port",
+            "7100",
+            "--loop-echo",
+            "--loop-names",
+            "a",
+            "--loop-mode",
+            "drop",
+        ],
     )
     assert "the loop bridge stops here" in str(result.exception)
-    assert Loop.seen == LoopSettings(loop_port=7100, loop_echo=True, loop_names=["a"])
+    assert Loop.seen == LoopSettings(loop_port=7100, loop_echo=True, loop_names=["a"], loop_mode="drop")
 
 
 def test_a_third_party_bridge_is_configured_by_environment_and_config_file(loop_host, tmp_path, monkeypatch):
@@ -107,6 +121,8 @@ def test_a_third_party_bridges_flags_are_in_serve_help_with_their_bounds(loop_ho
     line = " ".join(next(line for line in result.output.splitlines() if "--loop-port" in line).split())
     assert line == "--loop-port INTEGER RANGE Port the loop bridge listens on. [default: 7000] [0<=x<=65535]"
     assert "--loop-echo / --no-loop-echo" in result.output
+    assert "--loop-mode [echo|drop]" in result.output
+    assert "Names to answer to; repeat for several.\n" in result.output  # no default shown for []
     refused = CliRunner().invoke(cli, ["serve", "--bridge", "loop", "--loop-port", "70000"])
     assert refused.exit_code == 2 and "70000 is not in the range 0<=x<=65535" in refused.output
     assert Loop.seen is None
@@ -127,3 +143,17 @@ def test_a_bridge_may_declare_only_settings_named_for_it(host):
     host.pm.register(Plugin(), name="squatter")
     assert "squat" not in host.bridges()
     assert "must begin with 'squat_'" in host.broken["squatter"]
+
+
+def test_a_bridge_setting_needs_a_default(host):
+    class Needy(Bridge):
+        name = "needy"
+        settings_model = type("NeedySettings", (BridgeSettings,), {"__annotations__": {"needy_key": str}})
+
+    class Plugin:
+        @hookimpl
+        def register_bridges(self, register):
+            register(Needy())
+
+    host.pm.register(Plugin(), name="needy")
+    assert "needy" not in host.bridges() and "needs a default" in host.broken["needy"]
