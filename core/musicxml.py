@@ -16,6 +16,7 @@ from collections import defaultdict
 from fractions import Fraction
 from pathlib import Path
 
+from music21 import bar as m21bar
 from music21 import chord as m21chord
 from music21 import (
     clef,
@@ -458,17 +459,39 @@ def _track_part(score, index, track, bars, fermata_ticks) -> stream.Part:
                 measure.paddingRight = missing
         _fill_measure(measure, bar, voices, fermata_ticks, score)
         part.append(measure)
-    first = part.getElementsByClass(stream.Measure).first()
-    if first is not None:
-        first.insert(0, clef.PercussionClef() if track.is_drum else _clef(part))
+    measures = part.getElementsByClass(stream.Measure)
+    if measures:
+        measures.first().insert(0, _clef(track, part))
+        # every part ends with a final barline, not only those music21 happens to give one
+        measures.last().rightBarline = m21bar.Barline("final")
     return part
 
 
-def _clef(part: stream.Part) -> clef.Clef:
-    """Treble, treble 8vb (tenor) or bass, whichever needs the fewest ledger lines."""
-    if not part.recurse().notes:
+# Clefs by role, so that one voice always gets the same clef whatever it sings in one piece.
+_ROLE_CLEFS = {
+    "soprano": clef.TrebleClef,
+    "alto": clef.TrebleClef,
+    "melody": clef.TrebleClef,
+    "tenor": clef.Treble8vbClef,
+    "bass": clef.BassClef,
+    "bassline": clef.BassClef,
+}
+_VIOLA = 41  # General MIDI program (0-based): the viola reads the alto clef
+
+
+def _clef(track: Track, part: stream.Part) -> clef.Clef:
+    """The clef of the track's role (alto: treble, tenor: treble 8vb, bass: bass), the viola's
+    alto clef, else treble or bass by range (treble 8vb only for a role that sings there)."""
+    if track.is_drum:
+        return clef.PercussionClef()
+    role = track.role or _role_from_name(track.name)  # a track named Tenor is the tenor
+    if role in _ROLE_CLEFS:
+        return _ROLE_CLEFS[role]()
+    if track.program == _VIOLA:
+        return clef.AltoClef()
+    if not track.notes:
         return clef.TrebleClef()
-    return clef.bestClef(part, allowTreble8vb=True, recurse=True)
+    return clef.bestClef(part, allowTreble8vb=False, recurse=True)
 
 
 def _instrument(track: Track, abbreviation: str):

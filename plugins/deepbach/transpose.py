@@ -5,7 +5,7 @@ from __future__ import annotations
 from scorehost.core.errors import RequestError
 from scorehost.core.regions import is_written, spans_by_track
 from scorehost.core.requests import EditRequest, PinnedNotes, PitchClasses, PitchRange
-from scorehost.core.score import Score
+from scorehost.core.score import PITCH_NAMES, Score
 
 from .encoding import Vocab, voice_tracks
 
@@ -21,11 +21,20 @@ def melody_shift(request: EditRequest, vocab: Vocab) -> int:
     low, high = vocab.ranges[0]
     fits = [s for s in range(-24, 25) if low <= min(pitches) + s and max(pitches) + s <= high]
     if not fits:
+        track = score.tracks[soprano]
+        # name the track as the user knows it: it may be a violin read as the soprano
         raise RequestError(
-            f"the melody spans MIDI {min(pitches)}..{max(pitches)}, wider than the soprano range "
-            f"deepbach writes ({low}..{high}); no transposition fits it"
+            f"track {soprano} ({track.name or track.role or 'unnamed'}), which deepbach reads as the "
+            f"soprano, spans {_name(min(pitches))}..{_name(max(pitches))}, wider than the soprano "
+            f"range deepbach writes ({_name(low)}..{_name(high)}), so no transposition fits it; "
+            "deepbach writes four-voice chorales (soprano, alto, tenor, bass)"
         )
     return min(fits, key=lambda s: (abs(s), s))
+
+
+def _name(pitch: int) -> str:
+    """MIDI 60 -> 'C4 (60)'."""
+    return f"{PITCH_NAMES[pitch % 12]}{pitch // 12 - 1} ({pitch})"
 
 
 def transpose_score(score: Score, shift: int) -> Score:

@@ -1,0 +1,81 @@
+"""What a deepbach edit looks like on the page: a clef for each voice, final barlines,
+kept spellings, and refusals that name the user's own tracks."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+from music21 import clef, converter, corpus, stream
+
+from ...core.test_cli import scorehost
+
+# The clef each voice is written in, whatever notes it happens to sing in one piece.
+VOICE_CLEFS = {"Soprano": clef.TrebleClef, "Alto": clef.TrebleClef, "Tenor": clef.Treble8vbClef}
+VOICE_CLEFS |= {"Bass": clef.BassClef, "Melody": clef.TrebleClef}
+
+
+def _parse(path: Path) -> stream.Score:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return converter.parse(str(path))
+
+
+def _essen_tune(folder: Path) -> Path:
+    """'Zwei Koenigskinder' (Essen, altdeu10 no. 27): G major with B flats and E flats."""
+    path = folder / "tune.musicxml"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tune = corpus.parse("essenFolksong/altdeu10", number=27)
+        tune.parts[0].partName = "Melody"
+        tune.write("musicxml", fp=str(path))
+    return path
+
+
+def _chorale(name: str, folder: Path) -> Path:
+    path = folder / "chorale.mxl"
+    path.write_bytes(Path(corpus.getWork(name)).read_bytes())
+    return path
+
+
+CASES = [
+    ("bach/bwv66.6", ["alto:2-3", "bass:4"]),  # F sharp minor, 4/4 with a pickup
+    ("bach/bwv101.7", ["tenor:1-2", "alto:5"]),  # D minor; its alto once got a tenor clef
+    ("bach/bwv157.5", ["alto:3", "tenor:3"]),  # D major with E sharps in the alto
+    ("essen", ["alto,tenor,bass"]),  # a one-staff melody harmonized
+]
+
+
+@pytest.mark.parametrize(("source", "regions"), CASES)
+def test_every_part_has_its_voices_clef_and_a_final_barline(tmp_path, source, regions):
+    path = _essen_tune(tmp_path) if source == "essen" else _chorale(source, tmp_path)
+    out = tmp_path / "out.musicxml"
+    args = [a for spec in regions for a in ("--region", spec)]
+    proc = scorehost(
+        "edit", str(path), "-o", str(out), "--model", "deepbach", *args, "--option", "iterations=4"
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = _parse(out)
+    assert len(result.parts) == 4
+    for part in result.parts:
+        measures = list(part.getElementsByClass(stream.Measure))
+        clefs = list(part.recurse().getElementsByClass(clef.Clef))
+        assert [type(c) for c in clefs] == [VOICE_CLEFS[part.partName]], part.partName
+        assert measures[-1].rightBarline is not None and measures[-1].rightBarline.type == "final"
+    if source == "essen":  # the tune keeps its flats (they came back as A sharp and D sharp)
+        written = {p.name for p in result.parts[0].pitches}
+        source_names = {p.name for p in _parse(path).parts[0].pitches}
+        assert written == source_names and {"B-", "E-"} <= written
+
+
+def test_a_quartet_refused_by_deepbach_is_told_which_of_its_tracks_is_the_trouble(tmp_path):
+    quartet = tmp_path / "quartet.mxl"
+    quartet.write_bytes(Path(corpus.getWork("haydn/opus74no1/movement3")).read_bytes())
+    proc = scorehost(
+        "edit", str(quartet), "-o", str(tmp_path / "out.mxl"), "--model", "deepbach", "--region", "viola:2-3"
+    )
+    assert proc.returncode != 0
+    message = proc.stderr.strip()
+    assert message.startswith("error: track 0 (Violin 1)") and "melody" not in message, message
+    assert "Ab3 (56)..G6 (91)" in message and "soprano, alto, tenor, bass" in message
