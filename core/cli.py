@@ -92,7 +92,7 @@ def edit_request_options(command):
             "regions",
             multiple=True,
             required=True,
-            help="TRACKS[:SPAN], e.g. alto,tenor,bass  or  alto:3  or  bass:2-4  or  1:t960-1920. Tracks by name, role or number; bars as printed (a pickup is bar 0). A role the score lacks (soprano, alto, tenor, bass, melody, bassline, chords, drums) is added as an empty track; drums as a drum track.",
+            help="TRACKS[:SPAN], e.g. alto,tenor,bass  or  alto:3  or  bass:2-4  or  1:t960-1920. Tracks by name, role or number (numbers count from 0, from the top); bars as printed (a pickup is bar 0). A role the score lacks (soprano, alto, tenor, bass, melody, bassline, chords, drums) is added as an empty track; drums as a drum track.",
         ),
         click.option(
             "-c",

@@ -1,5 +1,9 @@
-"""The short text forms of regions, constraints and options, as typed on a command line or in OSC.
+"""The one syntax of regions, constraints and options, shared by the command line, OSC, MIDI,
+the clients, the MuseScore plugin and HTTP: tracks by number (0-based, from the top), name or
+role; spans as bars numbered as printed (a pickup is bar 0) or as ticks.
 
+A region is a short form ('alto,tenor:2-4', 'bass:t960-1920', 'drums') or, in JSON, an object
+{"track": 1 | "alto", "start": ticks, "end": ticks} or {"track": ..., "bars": "2-4"}.
 Every parser resolves tracks against the score and raises RequestError naming what is wrong.
 """
 
@@ -7,9 +11,18 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.functional_validators import WrapValidator
 
 from .constraints import SHORT_FORMS, Constraint
 from .errors import RequestError, pydantic_message
@@ -17,6 +30,89 @@ from .requests import EditRequest, Region
 from .score import PITCH_NAMES, ROLES, Score, Track
 
 _CONSTRAINT = TypeAdapter(Constraint)
+
+
+class RegionRef(BaseModel):
+    """A region as a JSON client writes it: a track by number (0-based, from the top), name or
+    role, and a span as ticks (start, end), as bars numbered as printed ("3", "2-4"), or
+    neither (the whole piece); or the command line's short form as a string ("alto,tenor:2-4").
+    A role the score lacks (alto, tenor, bass, drums, ...) is added as an empty track."""
+
+    model_config = ConfigDict(extra="forbid")
+    track: int | str | None = Field(
+        default=None,
+        description="A track number (a JSON integer, 0-based from the top), or a track's name or "
+        "role, or several names separated by commas.",
+    )
+    start: int | None = Field(default=None, ge=0, description="First tick (480 per quarter).")
+    end: int | None = Field(default=None, gt=0, description="Tick after the last one written.")
+    bars: str | None = Field(default=None, max_length=40, description='Bars as printed: "3" or "2-4".')
+    text: str | None = Field(
+        default=None, max_length=400, description='The short form, as on the command line: "alto,tenor:2-4".'
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"text": data}
+        if not isinstance(data, dict | RegionRef):
+            raise ValueError(
+                'a region is an object such as {"track": "alto", "bars": "2-4"}, or text: "alto:2-4"'
+            )
+        return data
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        # say in the schema too that a region may be its short form
+        text = {"type": "string", "description": 'The short form, as on the command line: "alto,tenor:2-4".'}
+        return {"anyOf": [handler(core_schema), text]}
+
+    @field_validator("track", mode="plain", json_schema_input_type=Annotated[int, Field(ge=0)] | str)
+    @classmethod
+    def _track(cls, value: Any) -> int | str:
+        # one error at regions[i].track whatever is wrong, never a list of union members
+        if type(value) is int and value >= 0:
+            return value
+        if isinstance(value, str) and value.strip() and len(value) <= 200:
+            if any(part.strip().isdigit() for part in value.split(",")):
+                raise ValueError(f"write a track number as a JSON integer, not the text {value!r}")
+            return value.strip()
+        raise ValueError(
+            f"a track is a JSON integer (0-based, from the top) or a track's name or role, not {value!r}"
+        )
+
+    @model_validator(mode="after")
+    def _one_span(self) -> RegionRef:
+        if self.text is not None:
+            if any(v is not None for v in (self.track, self.start, self.end, self.bars)):
+                raise ValueError("give a region as its short form or as an object, not both")
+            return self
+        if self.track is None:
+            raise ValueError("name the track: a number (0-based), a name or a role")
+        if (self.start is None) != (self.end is None):
+            raise ValueError("give both start and end (ticks), or bars, or neither for the whole piece")
+        if self.bars is not None and self.start is not None:
+            raise ValueError("give the span once: start and end (ticks) or bars")
+        if self.start is not None and self.end <= self.start:
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        return self
+
+
+def _constraint_text(value: Any, handler: Any) -> Any:
+    """A short form ("range:alto:G3-D5") stays text, read against the score by build_request;
+    anything else is a constraint object, with the errors (and field paths) of one."""
+    if isinstance(value, str):
+        if not 0 < len(value) <= 400:
+            raise ValueError("a constraint's short form is 1 to 400 characters")
+        return value
+    return handler(value)
+
+
+# A constraint in a request: its JSON object, or the short form as text.
+ConstraintSpec = Annotated[
+    Constraint, WrapValidator(_constraint_text, json_schema_input_type=Constraint | str)
+]
 
 
 def track_refs(score: Score, text: str, field: str) -> list[int]:
@@ -148,30 +244,56 @@ def parse_constraint(score: Score, spec: str) -> Constraint:
 def build_request(
     model: str,
     score: Score,
-    regions: list[str],
-    constraints: list[str] = (),  # type: ignore[assignment]
+    regions: list[str | RegionRef | Region],
+    constraints: list[str | Constraint] = (),  # type: ignore[assignment]
     options: dict[str, Any] | None = None,
     timeout: float | None = None,
     add_roles: bool = True,
 ) -> EditRequest:
-    """An EditRequest from region and constraint specs, as every bridge and client reads them.
+    """An EditRequest from region and constraint specs, as every bridge and client reads them:
+    short forms, RegionRef objects, or regions and constraints already resolved.
 
     With add_roles, a role a region names that the score lacks (alto, drums, ...) is added
     as an empty track first. Raises one RequestError naming what is wrong.
     """
     if add_roles:
-        score = add_named_tracks(score, [spec.partition(":")[0] for spec in regions])
+        score = add_named_tracks(score, [_tracks_text(spec) for spec in regions])
     try:
         return EditRequest(
             model=model,
             score=score,
-            regions=[r for spec in regions for r in parse_region(score, spec)],
-            constraints=[parse_constraint(score, spec) for spec in constraints],
+            regions=[r for i, spec in enumerate(regions) for r in _regions_of(score, spec, i)],
+            constraints=[c if not isinstance(c, str) else parse_constraint(score, c) for c in constraints],
             options=options or {},
             timeout=timeout,
         )
     except ValidationError as exc:
         raise RequestError(pydantic_message(exc)) from None
+
+
+def _tracks_text(spec: str | RegionRef | Region) -> str:
+    if isinstance(spec, RegionRef) and spec.text is not None:
+        spec = spec.text
+    if isinstance(spec, str):
+        return spec.partition(":")[0]
+    return str(spec.track)
+
+
+def _regions_of(score: Score, spec: str | RegionRef | Region, index: int) -> list[Region]:
+    if isinstance(spec, Region):
+        return [spec]
+    if isinstance(spec, RegionRef) and spec.text is not None:
+        spec = spec.text
+    if isinstance(spec, str):
+        return parse_region(score, spec)
+    field = f"regions[{index}]"
+    # a JSON number is a track number; text is a name, a role, or numbers as the CLI writes them
+    tracks = [spec.track] if isinstance(spec.track, int) else track_refs(score, spec.track, f"{field}.track")
+    if spec.start is not None:
+        start, end = spec.start, spec.end
+    else:
+        start, end = parse_span(score, spec.bars or "", f"{field}.bars")
+    return [Region(track=t, start=start, end=end) for t in tracks]
 
 
 def parse_option(pair: str) -> tuple[str, Any]:

@@ -28,10 +28,11 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from scorehost.core.cliparse import ConstraintSpec, RegionRef, build_request
 from scorehost.core.engine import Engine, Job, Status
 from scorehost.core.errors import JobCancelled, QueueFull, RequestError, ScorehostError, ScoreWriteError
 from scorehost.core.paths import PathPolicy
-from scorehost.core.requests import MAX_REGIONS, Constraint, EditRequest, EditResult, Region
+from scorehost.core.requests import MAX_REGIONS, EditRequest, EditResult
 from scorehost.core.score import Score
 from scorehost.core.scoreio import check_note_count, read_score, read_score_bytes, score_bytes, write_score
 from scorehost.core.scorejson import score_from_json
@@ -116,8 +117,9 @@ class EditBody(BaseModel):
     score_path: str | None = Field(
         default=None, description="A score file inside the server's allowed folders."
     )
-    regions: list[Region] = Field(min_length=1, max_length=MAX_REGIONS)
-    constraints: list[Constraint] = Field(default_factory=list, max_length=64)
+    # one syntax with the CLI (core/cliparse.py): tracks by number (0-based), name or role
+    regions: list[RegionRef] = Field(min_length=1, max_length=MAX_REGIONS)
+    constraints: list[ConstraintSpec] = Field(default_factory=list, max_length=64)
     options: dict[str, Any] = Field(default_factory=dict)
     timeout: float | None = Field(default=None, gt=0, le=3600)
     output_path: str | None = Field(
@@ -313,14 +315,8 @@ def _error(status: int, code: str, message: str, field: str | None) -> JSONRespo
 
 
 def _edit_request(body: EditBody, paths: PathPolicy, settings: Settings) -> EditRequest:
-    return EditRequest(
-        model=body.model,
-        score=_score(body, paths, settings),
-        regions=body.regions,
-        constraints=body.constraints,
-        options=body.options,
-        timeout=body.timeout,
-    )
+    score = _score(body, paths, settings)
+    return build_request(body.model, score, body.regions, body.constraints, body.options, body.timeout)
 
 
 def _score(body: EditBody, paths: PathPolicy, settings: Settings) -> Score:

@@ -79,3 +79,40 @@ def test_a_quartet_refused_by_deepbach_is_told_which_of_its_tracks_is_the_troubl
     message = proc.stderr.strip()
     assert message.startswith("error: track 0 (Violin 1)") and "melody" not in message, message
     assert "Ab3 (56)..G6 (91)" in message and "soprano, alto, tenor, bass" in message
+
+
+def test_a_melody_is_harmonized_over_http_by_naming_the_voices(tmp_path):
+    """One staff in, as MusicXML text; the regions name alto, tenor and bass, which the score
+    lacks: they are added, written, and the tune keeps its notes and its flats."""
+    import httpx
+
+    from scorehost.bridges.http.server import HttpBridge
+    from scorehost.core.engine import Engine
+    from scorehost.core.host import Host
+    from scorehost.core.settings import Settings
+
+    tune = _essen_tune(tmp_path)
+    engine = Engine(Host(env={"SCOREHOST_PLUGINS": ""}), device="cpu", default_timeout=300)
+    bridge = HttpBridge()
+    bridge.start(engine, Settings.with_bridges([HttpBridge])(http_port=0))
+    try:
+        body = {
+            "model": "deepbach",
+            "score_musicxml": tune.read_text(),
+            "regions": [{"track": "alto"}, {"track": "tenor"}, {"track": "bass"}],
+            "options": {"seed": 1, "iterations": 4},
+        }
+        with httpx.Client(base_url=bridge.address(), timeout=300) as client:
+            answer = client.post("/v1/edit", params={"format": "musicxml"}, json=body)
+    finally:
+        bridge.stop()
+        engine.shutdown(timeout=2)
+    assert answer.status_code == 200, answer.text
+    out = tmp_path / "chorale.musicxml"
+    out.write_text(answer.json()["variations"][0]["score_musicxml"])
+    result = _parse(out)
+    assert [p.partName for p in result.parts] == ["Melody", "Alto", "Tenor", "Bass"]
+    assert all(part.recurse().notes for part in result.parts)
+    melody = [(n.offset, n.pitch.nameWithOctave) for n in result.parts[0].flatten().notes]
+    given = [(n.offset, n.pitch.nameWithOctave) for n in _parse(tune).parts[0].flatten().notes]
+    assert melody == given
