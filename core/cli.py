@@ -74,11 +74,25 @@ def models(as_json: bool) -> None:
     for info in infos:
         options = ", ".join(info["options_schema"].get("properties", {}))
         click.echo(f"{info['id']}: {info['description']}")
-        click.echo(f"  constraints: {', '.join(info['capabilities']['constraints']) or 'none'}")
+        _echo_constraints(info["capabilities"]["constraints"])
         click.echo(f"  options: {options}")
         click.echo(
             f"  runs on: {'accelerator when present, else CPU' if info['uses_accelerator'] else 'CPU'}"
         )
+
+
+def _echo_constraints(names: list[str]) -> None:
+    """Each honoured constraint by its JSON type name beside the short form --constraint takes."""
+    from .constraints import TYPES
+
+    if not names:
+        click.echo("  constraints: none")
+        return
+    click.echo("  constraints (JSON type, then --constraint short form):")
+    width = max(len(n) for n in names)
+    for name in names:
+        usage = TYPES[name].short_usage if name in TYPES else ""
+        click.echo(f"    {name.ljust(width)}  {usage or '(JSON only)'}")
 
 
 def edit_request_options(command):

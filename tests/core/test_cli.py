@@ -55,6 +55,29 @@ def test_help_and_plugins_and_models():
         assert info["options_schema"]["type"] == "object"
 
 
+def test_models_shows_each_constraint_beside_its_short_form(chorale_file):
+    """Every honoured constraint is listed by its JSON type and the short form that
+    --constraint reads as that very type (pin: is pinned_notes, range: is pitch_range)."""
+    from scorehost.core.cliparse import parse_constraint
+
+    examples = {"TRACK": "alto", "TRACKS": "alto", "tTICK": "t480", "PITCH": "C4", "LOW-HIGH": "G3-D5"}
+    examples |= {"PROGRAM": "40", "NOTES_PER_BAR": "4", "MAX_NOTES": "1", "SPAN": "1-2"}
+    score = read_score(chorale_file)
+    listing = scorehost("models").stdout
+    honoured = {
+        c for m in json.loads(scorehost("models", "--json").stdout) for c in m["capabilities"]["constraints"]
+    }
+    assert honoured >= {"pinned_notes", "pitch_range"}
+    for name in honoured:
+        line = next(line for line in listing.splitlines() if line.split()[:1] == [name])
+        for usage in line.split()[1:]:
+            if usage == "or":
+                continue
+            kind, *args = usage.replace("[", "").replace("]", "").split(":")
+            spec = ":".join([kind, *(examples.get(a, a) for a in args)])
+            assert parse_constraint(score, spec).type == name, (line, spec)
+
+
 @needs_example
 def test_example_plugin_listed_and_hidden_by_env():
     ids = [m["id"] for m in json.loads(scorehost("models", "--json").stdout)]
