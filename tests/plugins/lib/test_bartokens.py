@@ -45,6 +45,15 @@ def test_bars_match_miditok_on_a_chorale_without_pickup():
         assert ours[: len(theirs)] == theirs
 
 
+def test_notes_sharing_a_position_are_written_low_to_high():
+    # a strummed chord: the top note first, each a few ticks later (mma's grooves do this)
+    bar = Bar(0, 1, 0, 1920, TimeSignature(tick=0, numerator=4))
+    notes = [Note(start=480 + 5 * i, duration=400, pitch=p) for i, p in enumerate((72, 67, 64, 60))]
+    names = [vocab().tokens[i] for i in bar_tokens(notes, bar, False, vocab())]
+    assert [n for n in names if n.startswith("Pitch")] == ["Pitch_60", "Pitch_64", "Pitch_67", "Pitch_72"]
+    assert names.count("Position_4") == 1
+
+
 def test_tokens_decode_to_the_notes_on_the_grid():
     bar = Bar(0, 1, 1920, 3840, TimeSignature(tick=0, numerator=4))
     notes = [Note(start=1920, duration=480, pitch=60, velocity=79), Note(start=1920, duration=240, pitch=64, velocity=111),
