@@ -17,6 +17,7 @@ from .errors import RequestError, ScorehostError
 from .host import Host
 from .newplugin import new_plugin
 from .paths import free_names
+from .progress import follow_job
 from .requests import EditRequest, EditResult
 from .scoreio import SUFFIXES, read_score, write_score
 
@@ -221,7 +222,7 @@ def _run(request: EditRequest, device: str | None) -> EditResult:
     engine = Engine(get_host(), device=device)  # the device is chosen after the request's check
     try:
         job = engine.submit(request)
-        _show_progress(job)
+        follow_job(job)  # on stderr, once it runs past a couple of seconds; a bar only on a terminal
         return job.wait()
     finally:
         engine.shutdown()
@@ -246,17 +247,6 @@ def _options(pairs, variations: int | None, seed: int | None) -> dict[str, Any]:
     if seed is not None:
         options["seed"] = seed
     return options
-
-
-def _show_progress(job) -> None:
-    from tqdm import tqdm
-
-    with tqdm(
-        total=100, desc=job.model.model_id, unit="%", disable=None, file=sys.stderr, leave=False
-    ) as bar:
-        while not job.done:
-            bar.update(int(job.fraction * 100) - bar.n)
-            time.sleep(0.1)
 
 
 def _write_variations(result: EditResult, output: Path, overwrite: bool) -> list[Path]:

@@ -8,6 +8,7 @@ options, the key's pitch classes not imposed) and its faults are counted with mu
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -15,6 +16,7 @@ import click
 from scorehost.core.cliparse import parse_options
 from scorehost.core.device import choose_device
 from scorehost.core.model import LocalJob
+from scorehost.core.progress import Progress
 from scorehost.core.requests import EditRequest, Region
 
 from .data import build_dataset
@@ -30,18 +32,33 @@ def harmonization_faults(
     from .data import corpus_dir, read_chorale
 
     totals = {"model": dict.fromkeys(FAULTS, 0), "bach": dict.fromkeys(FAULTS, 0), "beats": 0.0}
-
-    for name in names[:limit]:
+    chosen = names[:limit]
+    progress = Progress("deepbach eval", total=len(chosen), unit="test chorales harmonized")
+    for done, name in enumerate(chosen):
         score = read_chorale(corpus_dir() / name)
         regions = [Region(track=t, start=0, end=score.length) for t in (1, 2, 3)]
         request = EditRequest(model="deepbach", score=score, regions=regions)
-        (variation,) = model.inpaint(request, options, LocalJob(model.device or "cpu"))
+        job = _Reporting(model.device or "cpu", lambda f, d=done, n=name: progress.update(d + f, n))
+        (variation,) = model.inpaint(request, options, job)
         for who, result in (("model", variation.score), ("bach", score)):
             counts = count_faults(result, voice_tracks(result), list(model.vocab.ranges))
             for key, value in counts.items():
                 totals[who][key] += value
         totals["beats"] += score.length / (4 * STEP)
+    progress.close()
     return totals
+
+
+class _Reporting(LocalJob):
+    """A LocalJob that passes each chorale's progress on, so a long evaluation is never silent."""
+
+    def __init__(self, device: str, report: Callable[[float], None]) -> None:
+        super().__init__(device)
+        self.report = report
+
+    def progress(self, fraction: float) -> None:
+        super().progress(fraction)
+        self.report(fraction)
 
 
 def per_100_beats(totals: dict) -> dict:
@@ -61,6 +78,8 @@ def main(
     _, splits = build_dataset(data)
     report = {split: round(held_out_nll(model.net, splits[split], device), 4) for split in ("valid", "test")}
     click.echo(f"per-cell NLL (nats, random-rate masks): valid {report['valid']}, test {report['test']}")
+    count = len(splits["test"].names[:limit])
+    click.echo(f"harmonizing {count} test chorales (progress on stderr) ...", err=True)
     totals = harmonization_faults(model, splits["test"].names, validated, limit)
     rates = per_100_beats(totals)
     click.echo(
