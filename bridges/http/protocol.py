@@ -5,9 +5,11 @@ send a request line and headers slowly, or nothing at all, to use up the server)
   (or of the previous answer on a kept-alive one), or the connection is closed. uvicorn arms no
   timer until a first answer, and its keep-alive timer is dropped by any byte received.
 - A client (an address) may hold at most `max_pending` connections still waiting for their
-  headers; a new one beyond that closes that client's oldest. Connections that did send their
-  request are not counted, so a client whose requests arrive at once is never turned away,
-  even from the same address as the attacker (loopback is one address for everyone).
+  headers `GRACE` seconds after a new one came; beyond that its oldest are closed. Connections
+  that did send their request are not counted, so a client whose requests arrive at once is
+  never turned away, even from the same address as the attacker (loopback is one address for
+  everyone). The grace matters: fifty clients connecting at once are all accepted before the
+  event loop reads the first request, and were cut off as if they were slow.
 
 Without them, 1,000 such connections reached uvicorn's limit_concurrency and every other
 client got 503 for as long as they were held.
@@ -20,11 +22,13 @@ import asyncio
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+GRACE = 0.5  # seconds after a connection before the pending ones beyond the limit are closed
+
 
 class GuardedH11Protocol(H11Protocol):
     header_timeout: float = 10.0
     max_pending: int = 32
-    _waiting: dict[str, dict[GuardedH11Protocol, None]]  # per subclass: address -> its pending
+    _waiting: dict[str, dict[GuardedH11Protocol, float]]  # per subclass: address -> its pending, since
 
     _timer: asyncio.TimerHandle | None = None
 
@@ -49,10 +53,19 @@ class GuardedH11Protocol(H11Protocol):
     def _await_headers(self) -> None:
         self._stop_waiting()
         self._timer = self.loop.call_later(self.header_timeout, self._close)
-        waiting = self._waiting.setdefault(self._address(), {})
-        waiting[self] = None
+        address = self._address()
+        self._waiting.setdefault(address, {})[self] = self.loop.time()
+        if len(self._waiting[address]) > self.max_pending:
+            self.loop.call_later(GRACE, self._prune, address)
+
+    def _prune(self, address: str) -> None:
+        """Close the client's oldest connections that still wait for headers, beyond the limit."""
+        waiting = self._waiting.get(address, {})
         while len(waiting) > self.max_pending:
-            next(iter(waiting))._close()  # the oldest (dicts keep insertion order)
+            oldest, since = next(iter(waiting.items()))  # dicts keep insertion order
+            if self.loop.time() - since < GRACE:
+                break  # still within its grace: the next prune sees it
+            oldest._close()
 
     def _stop_waiting(self) -> None:
         if self._timer is not None:

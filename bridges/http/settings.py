@@ -20,5 +20,5 @@ class HttpSettings(BridgeSettings):
         default=32,
         ge=1,
         le=10_000,
-        description="Connections one client address may hold before sending a request; a new one closes its oldest.",
+        description="Connections one client address may hold before sending a request; half a second after one more, its oldest still waiting are closed.",
     )
