@@ -12,7 +12,6 @@ safetensors + JSON, and a resumable checkpoint is written to --out.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import click
@@ -21,7 +20,7 @@ import torch
 from tqdm import tqdm
 
 from scorehost.core.device import choose_device
-from scorehost.plugins.lib.training import learning_rate, load_checkpoint, save_checkpoint
+from scorehost.plugins.lib.training import Budget, learning_rate, load_checkpoint, save_checkpoint, timed
 
 from .data import Encoded, build_dataset
 from .encoding import FIRST_PITCH, MASK, META_PAD, PAD, Vocab
@@ -98,6 +97,7 @@ def train(
     threads: int, device: str,
 ) -> dict:  # fmt: skip
     torch.set_num_threads(threads)
+    budget = Budget(minutes * 60)  # data, training and checkpoints: the run ends on time
     vocab, splits = build_dataset(out / "data")
     net_config = NetConfig(vocab_size=vocab.size, **config)
     net = CellTransformer(net_config).to(device)
@@ -106,16 +106,17 @@ def train(
     ckpt = out / "checkpoint.pt"
     if ckpt.exists():
         state = load_checkpoint(ckpt, net, opt, device)
+        budget.add(state["elapsed"])
         print(f"resumed at step {state['step']} ({state['elapsed'] / 60:.1f} min)")
     print(f"{parameter_count(net):,} parameters, {len(splits['train'].names)} training chorales, {device}")
+    # A checkpoint evaluates 48 batches on valid and, when best, 48 on test: 24 times 4.
+    budget.expect(24 * timed(lambda: evaluate(net, splits["valid"], device, batches=4)))
     rng = np.random.default_rng(state["step"])
     gen = torch.Generator().manual_seed(state["step"])
-    budget = minutes * 60
-    bar = tqdm(initial=int(state["elapsed"]), total=int(budget), unit="s", desc="deepbach")
-    started = time.monotonic() - state["elapsed"]
-    while state["elapsed"] < budget:
+    bar = tqdm(initial=int(budget.spent), total=int(budget.seconds), unit="s", desc="deepbach")
+    while budget.keep_training():
         for group in opt.param_groups:
-            group["lr"] = learning_rate(lr, state["elapsed"], budget, state["step"], warmup=300)
+            group["lr"] = learning_rate(lr, budget.spent, budget.training_seconds, state["step"], warmup=300)
         tokens, meta = sample_windows(splits["train"], batch, net_config.window, rng)
         mask = random_masks(tokens, gen)
         loss, _ = masked_loss(net, tokens.to(device), meta.to(device), mask.to(device))
@@ -124,11 +125,12 @@ def train(
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         opt.step()
         state["step"] += 1
-        state["elapsed"] = time.monotonic() - started
+        state["elapsed"] = budget.spent
         bar.update(int(state["elapsed"]) - bar.n)
         bar.set_postfix(step=state["step"], loss=f"{loss.item():.3f}")
-        if state["step"] % eval_every == 0 or state["elapsed"] >= budget:
-            _checkpoint(net, opt, state, splits, vocab, device, ckpt, weights)
+        if state["step"] % eval_every == 0 or not budget.keep_training():
+            with budget.checkpoint():
+                _checkpoint(net, opt, state, splits, vocab, device, ckpt, weights)
     bar.close()
     return state
 

@@ -1,4 +1,4 @@
-"""Training-loop helpers the autoregressive plugins share: schedule and resumable checkpoints.
+"""Training-loop helpers the plugins share: time budget, schedule and resumable checkpoints.
 
 Checkpoints are torch state dicts read back with weights_only=True (no pickle of code);
 shipped weights are safetensors with a JSON beside them.
@@ -9,11 +9,62 @@ from __future__ import annotations
 import copy
 import json
 import math
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # torch and safetensors load where weights are read or written
     import torch
+
+
+class Budget:
+    """A run's wall-clock budget (`--minutes`), its checkpoints included: training stops while
+    there is still time for the last checkpoint (validation, test, export), so that the run
+    ends on time. The time a checkpoint needs is the longest one measured so far, or, before
+    the first, the caller's estimate. `spent` carries the time of earlier runs (a resumed one).
+    """
+
+    def __init__(self, seconds: float, spent: float = 0.0, clock: Callable[[], float] = time.monotonic):
+        self.seconds = seconds
+        self.clock = clock
+        self.reserve = 0.0
+        self._origin = clock() - spent
+
+    @property
+    def spent(self) -> float:
+        return self.clock() - self._origin
+
+    def add(self, seconds: float) -> None:
+        """Count time spent before this run (a resumed checkpoint's)."""
+        self._origin -= seconds
+
+    @property
+    def training_seconds(self) -> float:
+        """The part of the budget the training steps have (the learning rate anneals over it)."""
+        return max(self.seconds - self.reserve, 1e-9)
+
+    def keep_training(self) -> bool:
+        return self.spent + self.reserve < self.seconds
+
+    def expect(self, seconds: float) -> None:
+        """An estimate of one checkpoint's time, until one is measured."""
+        self.reserve = max(self.reserve, seconds)
+
+    @contextmanager
+    def checkpoint(self) -> Iterator[None]:
+        """Time a checkpoint; the last one is kept this long inside the budget."""
+        started = self.clock()
+        yield
+        self.reserve = max(self.reserve, self.clock() - started)
+
+
+def timed(work: Callable[[], object], clock: Callable[[], float] = time.monotonic) -> float:
+    """Seconds one call of work takes."""
+    started = clock()
+    work()
+    return clock() - started
 
 
 def learning_rate(base: float, elapsed: float, budget: float, step: int, warmup: int = 200) -> float:

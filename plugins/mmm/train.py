@@ -12,7 +12,6 @@ is written to --out.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import click
@@ -22,12 +21,14 @@ from tqdm import tqdm
 
 from scorehost.core.device import choose_device
 from scorehost.plugins.lib.training import (
+    Budget,
     export_weights,
     learning_rate,
     load_checkpoint,
     load_weights,
     read_config,
     save_checkpoint,
+    timed,
 )
 from scorehost.plugins.lib.transformer import GPT, GPTConfig, parameter_count
 from scorehost.plugins.lib.vocab import Vocab
@@ -160,6 +161,7 @@ def infill_nll(net: GPT, examples: list[list[int]], vocab: Vocab, device: str, b
 def train(out: Path, weights: Path, data: Path | None, minutes: float, batch: int, net_config: dict,
           lr: float, eval_every: int, threads: int, device: str, init: Path | None = None) -> dict:  # fmt: skip
     torch.set_num_threads(threads)
+    budget = Budget(minutes * 60)  # data, training and checkpoints: the run ends on time
     vocab, splits = build_dataset(out / "data", data)
     ckpt = out / "checkpoint.pt"
     if init is not None and not ckpt.exists():
@@ -176,6 +178,7 @@ def train(out: Path, weights: Path, data: Path | None, minutes: float, batch: in
     state = {"step": 0, "elapsed": 0.0, "best_valid": float("inf"), "log": []}
     if ckpt.exists():
         state = load_checkpoint(ckpt, net, opt, device)
+        budget.add(state["elapsed"])
         print(f"resumed at step {state['step']} ({state['elapsed'] / 60:.1f} min)")
     train_pieces = splits["train"]
     print(f"{parameter_count(net):,} parameters, {len(train_pieces)} training pieces, {device}")
@@ -183,14 +186,15 @@ def train(out: Path, weights: Path, data: Path | None, minutes: float, batch: in
     rng = np.random.default_rng(state["step"])
     weights_by_bars = np.array([len(p.timesigs) for p in train_pieces], dtype=float) ** 0.5
     weights_by_bars /= weights_by_bars.sum()
-    budget = minutes * 60
-    bar = tqdm(initial=int(state["elapsed"]), total=int(budget), unit="s", desc="mmm")
-    started = time.monotonic() - state["elapsed"]
+    # A checkpoint scores the valid examples and, when best, the test ones: 16 times 1/8 of valid.
+    sample = held_out["valid"][: max(1, len(held_out["valid"]) // 8)]
+    budget.expect(16 * timed(lambda: infill_nll(net, sample, vocab, device)))
+    bar = tqdm(initial=int(budget.spent), total=int(budget.seconds), unit="s", desc="mmm")
     net.train()
     queue: list[list[list[int]]] = []
-    while state["elapsed"] < budget:
+    while budget.keep_training():
         for group in opt.param_groups:
-            group["lr"] = learning_rate(lr, state["elapsed"], budget, state["step"])
+            group["lr"] = learning_rate(lr, budget.spent, budget.training_seconds, state["step"])
         if not queue:
             queue = _bucketed(train_pieces, weights_by_bars, vocab, rng, config.context, batch)
         loss, _ = losses(net, batch_tensors(queue.pop(), vocab["PAD_None"]).to(device), vocab)
@@ -199,11 +203,12 @@ def train(out: Path, weights: Path, data: Path | None, minutes: float, batch: in
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         opt.step()
         state["step"] += 1
-        state["elapsed"] = time.monotonic() - started
+        state["elapsed"] = budget.spent
         bar.update(int(state["elapsed"]) - bar.n)
         bar.set_postfix(step=state["step"], loss=f"{loss.item():.3f}")
-        if state["step"] % eval_every == 0 or state["elapsed"] >= budget:
-            _evaluate_and_save(net, opt, state, held_out, vocab, config, device, ckpt, weights, data)
+        if state["step"] % eval_every == 0 or not budget.keep_training():
+            with budget.checkpoint():
+                _evaluate_and_save(net, opt, state, held_out, vocab, config, device, ckpt, weights, data)
     bar.close()
     return state
 
