@@ -40,8 +40,14 @@ def piece(name: str) -> Score:
 
 
 def carried(score: Score, title: str = "") -> Score:
-    """What symusic carries of a score: no title or roles, fermatas on every track."""
-    tracks = [t.model_copy(update={"role": None}) for t in score.tracks]
+    """What symusic carries of a score: no title, roles or spellings (MIDI has pitches only, read
+    as the key spells them), fermatas on every track."""
+    tracks = [
+        t.model_copy(
+            update={"role": None, "notes": [n.model_copy(update={"spelling": None}) for n in t.notes]}
+        )
+        for t in score.tracks
+    ]
     fermatas = [Fermata(tick=t) for t in sorted({f.tick for f in score.fermatas})]
     update = {"title": title, "tracks": tracks, "fermatas": fermatas}
     return score.model_copy(update=update).normalized()
