@@ -239,3 +239,49 @@ def test_documented_type_tags_and_arguments_are_what_the_server_sends(osc_server
             assert len(tags) == len(documented[address]), (
                 f"docs/osc.md names {address} {' '.join(documented[address])}; the server sent {tags}"
             )
+
+
+def _oscsend_typed(port: int, address: str, types: str, *args: str) -> None:
+    subprocess.run(["oscsend", "localhost", str(port), address, types, *args], check=True, timeout=10)
+
+
+def test_nan_infinity_and_deep_nesting_from_oscsend_are_each_one_bad_request(osc_server, tmp_path):
+    """Numbers that are not finite, as OSC floats or doubles in a note list or as option text,
+    and an option nested past the limit: each is one error naming what is wrong, never
+    'internal' (json.loads reads NaN and Infinity, and a deep list raised RecursionError)."""
+    bridge = osc_server()
+    dump = Dump(tmp_path)
+    reply = f"reply={dump.port}"
+    note = ["model=echo", "track=a"]
+    cases = {  # tag -> (types, arguments, what the message says)
+        "n1": ("sssffff", [*note, "region=a", "nan", "0", "1", "90"], "not finite"),
+        "n2": ("sssfdff", [*note, "region=a", "60", "inf", "1", "90"], "not finite"),
+        "n3": ("sssfffd", [*note, "region=a", "60", "0", "1", "-inf"], "not finite"),
+        "o1": ("sssffffs", [*note, "region=a", "60", "0", "1", "90", "temperature=NaN"], "option temperature: nan is not a finite"),
+        "o2": ("sssffffs", [*note, "region=a", "60", "0", "1", "90", "option=seed=-Infinity"], "option seed: -inf is not a finite"),
+        "o3": ("sssffffs", [*note, "region=a", "60", "0", "1", "90", "x=[1e999]"], "option x: inf is not a finite"),
+        "d1": ("sssffffs", [*note, "region=a", "60", "0", "1", "90", "x=" + "[" * 5000 + "]" * 5000], "more than 32 deep"),
+        "d2": ("sssffffs", [*note, "region=a", "60", "0", "1", "90", "o=x=" + '{"a":' * 2000 + "1" + "}" * 2000], "more than 32 deep"),
+        "s1": ("sssffffs", ["model=slow", "track=a", "region=a", "60", "0", "1", "90", "seconds=NaN"], "option seconds: nan"),
+    }  # fmt: skip
+    try:
+        for tag, (types, args, _) in cases.items():
+            _oscsend_typed(bridge.port, "/scorehost/edit", "s" + types + "s", tag, *args, reply)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            errors = {args[0]: args for address, args in dump.messages() if address == "/scorehost/error"}
+            if len(errors) == len(cases):
+                break
+            time.sleep(0.05)
+        finals = [
+            args[0] for address, args in dump.messages() if address in ("/scorehost/error", "/scorehost/done")
+        ]
+        _oscsend(bridge.port, "/scorehost/ping", "alive", reply)
+        pong = dump.wait_for("/scorehost/pong", 10)
+    finally:
+        dump.close()
+    assert sorted(finals) == sorted(cases), finals  # one final reply each, every one an error
+    for tag, (_, _, says) in cases.items():
+        assert errors[tag][2] == "bad_request", errors[tag]
+        assert says in errors[tag][3], errors[tag]
+    assert (pong[-1][0], pong[-1][1][:1]) == ("/scorehost/pong", ["alive"])
