@@ -1,0 +1,2 @@
+"""theme: theme-conditioned development (after Theme Transformer). Not yet shipped: see README.md
+in this folder."""
