@@ -1,7 +1,10 @@
 """The grammar of one filled bar, as a logit mask: every sequence it allows is a valid bar
 that keeps the hard constraints, so decoding never needs to reject and retry.
 
-A bar is written as (Position (Pitch Velocity Duration)+)* FillBar_End. The mask allows
+A bar is written as (Position (Pitch Velocity Duration)+)* FillBar_End, with an optional
+Theme_Start before its first note and Theme_End before FillBar_End where the spec allows theme
+markers (the theme plugin: the network says where an occurrence of the theme begins and ends).
+The mask allows
 only onsets inside the written span and later than the last one, pitches in range, in the
 allowed pitch classes and of the right kind (PitchDrum on drum tracks), ascending at one
 onset, durations that end inside the span, no onset that would exceed the polyphony limit,
@@ -49,6 +52,7 @@ class BarSpec:
     must_write: bool = False  # the bar may not stay empty while its track has no note yet
     min_notes: int = 0  # the bar may not end with fewer notes (when onsets are left for them)
     max_notes: int = 48
+    markers: bool = False  # Theme_Start may open the bar and Theme_End close it (theme vocabulary)
 
 
 @dataclass
@@ -66,7 +70,8 @@ class BarGrammar:
         self.spec, self.vocab = spec, vocab
         den = spec.bar.time_signature.denominator
         self.step, self.beat = ticks_per_position(den), ticks_per_beat(den)
-        self.phase = "pos"  # pos -> pitch -> vel -> dur -> pos ... -> end
+        self.phase = "pos"  # pos -> pitch -> vel -> dur -> pos ... (-> closing) -> end
+        self.theme_start = self.theme_end = False  # the markers drawn in this bar
         self.position = -1
         self.last_pitch = -1
         self.notes: list[WrittenNote] = []
@@ -95,9 +100,20 @@ class BarGrammar:
             mask[[i for _, i in self.vocab.velocities]] = True
         elif self.phase == "dur":
             self._allow_durations(mask)
+        elif self.phase == "closing":  # after Theme_End only the bar's end
+            mask[self.vocab["FillBar_End"]] = True
+        if self.spec.markers and self.phase == "pos":
+            self._allow_markers(mask)
         if not mask.any():  # cannot happen with checked constraints; never leave the sampler stuck
             mask[self.vocab["FillBar_End"]] = True
         return mask
+
+    def _allow_markers(self, mask: np.ndarray) -> None:
+        """Theme_Start before the bar's first note; Theme_End wherever the bar may end."""
+        if not self.notes and self.position < 0 and not self.theme_start:
+            mask[self.vocab["Theme_Start"]] = True
+        if mask[self.vocab["FillBar_End"]]:
+            mask[self.vocab["Theme_End"]] = True
 
     def _rhythm_next(self) -> tuple[int, int] | None:
         rhythm = self.spec.rhythm
@@ -185,6 +201,8 @@ class BarGrammar:
         kind = self._kinds[token]
         if token == self.vocab["FillBar_End"]:
             self.phase = "end"
+        elif kind == "Theme":
+            self._marker(self.vocab.tokens[token])
         elif kind == "Position":
             self.position, self.last_pitch, self.phase = self._position_of[token], -1, "pitch"
         elif kind in ("Pitch", "PitchDrum"):
@@ -195,6 +213,12 @@ class BarGrammar:
         elif kind == "Duration":
             self._write(self._ticks_of[token])
             self.phase = "pos"
+
+    def _marker(self, name: str) -> None:
+        if name == "Theme_Start":
+            self.theme_start = True
+        else:
+            self.theme_end, self.phase = True, "closing"
 
     def _write(self, ticks: int) -> None:
         position, pitch = self.position, self._pitch

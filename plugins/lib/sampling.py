@@ -50,9 +50,14 @@ def sample_rows(
     sampling: Sampling,
     progress: Callable[[float], bool | None] | None = None,
     expected_tokens: int = 200,
+    cache: KVCache | None = None,
 ) -> None:
     """Fill every row's bars in place (row.grammars hold the notes). progress() is called
-    every few steps; when it returns False, sampling stops where it is."""
+    every few steps; when it returns False, sampling stops where it is.
+
+    cache: the network's own cache for these rows (one that carries more than keys and
+    values, such as the theme network's encoded themes); a new KVCache by default. It must
+    hold the rows with bars, in order."""
     rows = [r for r in rows if r.bars]
     if not rows:
         return
@@ -62,7 +67,7 @@ def sample_rows(
     for row in rows:
         row.grammars = [BarGrammar(row.bars[0], vocab)]
         row.length = len(row.prompt) + 1
-    cache = KVCache(len(net.blocks))
+    cache = KVCache(len(net.blocks)) if cache is None else cache
     feeds = [r.prompt + [start] for r in rows]
     steps = 0
     limit = net.config.context - 2

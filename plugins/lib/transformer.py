@@ -54,9 +54,13 @@ class Block(nn.Module):
         self.drop = nn.Dropout(config.dropout)
 
     def forward(self, x, mask, cache: KVCache | None = None, layer: int = 0):
-        b, t, d = x.shape
-        q, k, v = self.qkv(self.norm1(x)).split(d, dim=2)
-        q, k, v = (z.view(b, t, self.heads, d // self.heads).transpose(1, 2) for z in (q, k, v))
+        x = x + self.drop(self.self_attention(self.norm1(x), mask, cache, layer))
+        return x + self.drop(self.mlp(self.norm2(x)))
+
+    def self_attention(self, h, mask, cache: KVCache | None, layer: int) -> torch.Tensor:
+        """Attention of the normed input h over itself and the cached keys (projected)."""
+        b, t, d = h.shape
+        q, k, v = (heads(z, self.heads) for z in self.qkv(h).split(d, dim=2))
         if cache is not None:
             if cache.keys[layer] is not None:
                 k = torch.cat([cache.keys[layer], k], dim=2)
@@ -64,8 +68,19 @@ class Block(nn.Module):
             cache.keys[layer], cache.values[layer] = k, v
         # No attention dropout: with it the CPU falls back from the fused kernel to a (T, T) matrix.
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None)
-        x = x + self.drop(self.proj(y.transpose(1, 2).reshape(b, t, d)))
-        return x + self.drop(self.mlp(self.norm2(x)))
+        return self.proj(merge_heads(y))
+
+
+def heads(z: torch.Tensor, count: int) -> torch.Tensor:
+    """(B, T, D) -> (B, heads, T, D / heads)."""
+    b, t, d = z.shape
+    return z.view(b, t, count, d // count).transpose(1, 2)
+
+
+def merge_heads(y: torch.Tensor) -> torch.Tensor:
+    """(B, heads, T, D / heads) -> (B, T, D)."""
+    b, h, t, e = y.shape
+    return y.transpose(1, 2).reshape(b, t, h * e)
 
 
 class GPT(nn.Module):
@@ -78,7 +93,7 @@ class GPT(nn.Module):
         self.norm = nn.LayerNorm(config.dim)
         self.head = nn.Linear(config.dim, config.vocab_size, bias=False)
         self.head.weight = self.token.weight  # tied: fewer parameters to ship and to train
-        self.apply(_init)
+        self.apply(init_weights)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Training / scoring: tokens (B, T), right-padded -> logits (B, T, V).
@@ -98,15 +113,7 @@ class GPT(nn.Module):
         return self._run(tokens, valid, cache)[:, -1]
 
     def _run(self, tokens, valid, cache: KVCache | None) -> torch.Tensor:
-        past = cache.valid if cache is not None and cache.valid is not None else valid[:, :0]
-        every = torch.cat([past, valid], dim=1)  # (B, S) all keys so far
-        positions = (every.long().cumsum(1) - 1).clamp(min=0)[:, past.shape[1] :]
-        if positions.max() >= self.config.context:
-            raise ValueError(f"sequence longer than the model's context ({self.config.context} tokens)")
-        t, s = tokens.shape[1], every.shape[1]
-        causal = torch.ones(t, s, dtype=torch.bool, device=tokens.device).tril(s - t)
-        mask = causal[None] & every[:, None, :]
-        mask = mask | ~valid[:, :, None]  # a padding query attends everywhere (its output is unused)
+        every, positions, mask = step_masks(cache, valid, self.config.context)
         x = self.token(tokens) + self.position(positions)
         for i, block in enumerate(self.blocks):
             x = block(x, mask[:, None], cache, i)
@@ -115,7 +122,23 @@ class GPT(nn.Module):
         return self.head(self.norm(x))
 
 
-def _init(module: nn.Module) -> None:
+def step_masks(cache: KVCache | None, valid: torch.Tensor, context: int):
+    """For tokens fed to a cache, left-padded (valid: (B, T)): every key's validity so far
+    (B, S), the new tokens' positions (counting real tokens only) and their attention mask
+    (B, T, S)."""
+    past = cache.valid if cache is not None and cache.valid is not None else valid[:, :0]
+    every = torch.cat([past, valid], dim=1)  # (B, S) all keys so far
+    positions = (every.long().cumsum(1) - 1).clamp(min=0)[:, past.shape[1] :]
+    if positions.max() >= context:
+        raise ValueError(f"sequence longer than the model's context ({context} tokens)")
+    t, s = valid.shape[1], every.shape[1]
+    causal = torch.ones(t, s, dtype=torch.bool, device=valid.device).tril(s - t)
+    mask = causal[None] & every[:, None, :]
+    mask = mask | ~valid[:, :, None]  # a padding query attends everywhere (its output is unused)
+    return every, positions, mask
+
+
+def init_weights(module: nn.Module) -> None:
     if isinstance(module, nn.Linear | nn.Embedding):
         nn.init.normal_(module.weight, std=0.02)  # GPT-2's init: logits start near uniform
     if isinstance(module, nn.Linear) and module.bias is not None:

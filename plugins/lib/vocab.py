@@ -23,6 +23,9 @@ POSITIONS_PER_BEAT = 4
 DENSITY_LEVELS = 10  # deciles of notes per bar, per instrument family (MIDI-GPT)
 MAX_POLYPHONY_TOKEN = 6  # Poly_6 means six or more notes at once
 INFILL_TOKENS = ("Infill_Bar", "FillBar_Start", "FillBar_End")
+# The theme plugin's markers around the bars of a theme occurrence (Theme Transformer's
+# theme-start/theme-end). Only the theme vocabulary has them: mmm's token list stays as shipped.
+THEME_TOKENS = ("Theme_Start", "Theme_End")
 METERS = {8: [3, 5, 6, 7, 9, 12], 4: [1, 2, 3, 4, 5, 6, 7], 2: [1, 2, 3, 4]}
 DRUM_RANGE = (27, 87)  # General MIDI percussion keys miditok's PitchDrum tokens cover
 
@@ -54,6 +57,11 @@ def build_tokens() -> list[str]:
     controls = [f"Density_{i}" for i in range(DENSITY_LEVELS)]
     controls += [f"Poly_{i}" for i in range(1, MAX_POLYPHONY_TOKEN + 1)]
     return tokens + controls
+
+
+def build_theme_tokens() -> list[str]:
+    """The theme plugin's token list: mmm's, ids unchanged, then the theme markers."""
+    return build_tokens() + list(THEME_TOKENS)
 
 
 @dataclass

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from scorehost.core.score import Bar, TimeSignature
 from scorehost.plugins.lib.grammar import BarGrammar, BarSpec, Sounding, onset_spans
-from scorehost.plugins.lib.vocab import Vocab, build_tokens
+from scorehost.plugins.lib.vocab import Vocab, build_theme_tokens, build_tokens
 
 VOCAB = Vocab(build_tokens())
 BAR = Bar(1, 1, 1920, 3840, TimeSignature(tick=0, numerator=4))
@@ -77,3 +77,35 @@ def test_drum_bars_draw_drum_tokens_only():
 def test_onsets_stay_inside_a_part_of_the_bar():
     ends = onset_spans(BAR, [(2400, 2880)])
     assert sorted(ends) == [4, 5, 6, 7] and set(ends.values()) == {2880}
+
+
+THEME_VOCAB = Vocab(build_theme_tokens())
+
+
+@settings(max_examples=150, deadline=None)
+@given(choices=st.lists(st.integers(0, 10**6), min_size=1, max_size=60))
+def test_theme_markers_open_and_close_a_bar_once(choices):
+    grammar = BarGrammar(spec(markers=True, must_write=True), THEME_VOCAB)
+    drawn: list[int] = []
+    for i in range(400):
+        if grammar.done:
+            break
+        allowed = np.flatnonzero(grammar.allowed())
+        drawn.append(int(allowed[choices[i % len(choices)] % len(allowed)]))
+        grammar.advance(drawn[-1])
+    names = [THEME_VOCAB.tokens[t] for t in drawn]
+    assert grammar.done and grammar.notes and names[-1] == "FillBar_End"
+    assert names.count("Theme_Start") <= 1 and names.count("Theme_End") <= 1
+    if "Theme_Start" in names:
+        assert names.index("Theme_Start") == 0
+    if "Theme_End" in names:
+        assert names.index("Theme_End") == len(names) - 2
+    for note in grammar.notes:
+        assert 48 <= note.pitch < 72 and 1920 + note.position * 120 + note.ticks <= 3840
+
+
+def test_no_markers_without_the_theme_vocabulary_or_the_spec():
+    theme_ids = {THEME_VOCAB["Theme_Start"], THEME_VOCAB["Theme_End"]}
+    plain = BarGrammar(spec(), THEME_VOCAB)
+    assert not theme_ids & set(np.flatnonzero(plain.allowed()))
+    assert build_theme_tokens()[: len(build_tokens())] == build_tokens()  # mmm's ids unchanged
