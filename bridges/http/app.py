@@ -41,6 +41,7 @@ from scorehost.core.settings import Settings
 from .auth import TokenCheck
 from .hosts import HostCheck
 from .limits import BodySizeLimit
+from .settings import HttpSettings
 from .shutdown import Shutdown
 
 log = logging.getLogger("scorehost.http")
@@ -82,23 +83,26 @@ class ErrorBody(BaseModel):
 
 
 _WHY = {
-    400: "The request cannot be served as sent (bad JSON, score, constraint, output name).",
+    400: "The request cannot be served as sent (bad JSON, score, constraint, output name, or both Content-Length and Transfer-Encoding).",
     401: "The server has a token and the request did not send it.",
     403: "A path outside the allowed folders, or a Host or Origin that does not name this server.",
     404: "No such model, job or route.",
     409: "The job was cancelled or is not finished, or the result could not be written (cannot_write).",
+    408: "The body did not arrive within the body timeout of its headers.",
     413: "The body or the score is over a limit.",
     422: "A field has the wrong shape.",
     500: "The model failed; the server keeps serving.",
-    503: "The queue is full or the server is shutting down; try again.",
+    503: "The queue is full, the server holds its limit of connections, or it is shutting down; try again.",
     504: "The job ran past its time limit.",
 }
 _EDIT = (400, 404, 413, 422, 503)  # what checking and queueing an edit can answer
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The OpenAPI answers of a route: these and those every route can give (Host, token)."""
-    return {s: {"model": ErrorBody, "description": _WHY[s]} for s in sorted({401, 403, *statuses})}
+    """The OpenAPI answers of a route: these and those every route can give (the guards in
+    front of the app: framing, Host, token, the body's size and time, the connection limit)."""
+    every = {400, 401, 403, 408, 413, 503}
+    return {s: {"model": ErrorBody, "description": _WHY[s]} for s in sorted(every | set(statuses))}
 
 
 class EditBody(BaseModel):
@@ -140,7 +144,12 @@ class EditBody(BaseModel):
         return self
 
 
-def create_app(engine: Engine, settings: Settings, shutdown: Shutdown | None = None) -> FastAPI:
+def create_app(
+    engine: Engine,
+    settings: Settings,
+    shutdown: Shutdown | None = None,
+    body_timeout: float = HttpSettings.model_fields["http_body_timeout"].default,
+) -> FastAPI:
     paths = PathPolicy(settings.allowed_dirs)
     outputs = _Outputs(paths)
     shutdown = shutdown or Shutdown()
@@ -157,7 +166,7 @@ def create_app(engine: Engine, settings: Settings, shutdown: Shutdown | None = N
         lifespan=lifespan,
     )
     # Outermost last: the Host check, then the token, then the body's size, then the app.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, timeout=body_timeout)
     app.add_middleware(TokenCheck, token=settings.token)
     app.add_middleware(HostCheck, host=settings.host)
     _install_error_handlers(app)

@@ -1,17 +1,22 @@
-"""Refuse request bodies over a size limit before reading them whole; `refuse` answers for
-every ASGI guard of the bridge, in the app's JSON error shape."""
+"""Refuse request bodies over a size limit before reading them whole, or that arrive too
+slowly; `refuse` answers for every ASGI guard of the bridge, in the app's JSON error shape."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 
 class BodySizeLimit:
     """Pure ASGI middleware: a declared Content-Length over the limit is refused at once; a
-    body that streams past it (chunked) is cut off and refused the same way."""
+    body that streams past it (chunked) is cut off and refused the same way. The whole body
+    must arrive within `timeout` seconds of the headers, else it is answered 408 and the
+    connection closed: a client trickling its body a byte at a time would otherwise hold its
+    connection, and a slot of the server's connection limit, for as long as it liked (the
+    header timeout of protocol.py ends once the headers are in)."""
 
-    def __init__(self, app, max_bytes: int):
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app, max_bytes: int, timeout: float = 60.0):
+        self.app, self.max_bytes, self.timeout = app, max_bytes, timeout
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -29,8 +34,19 @@ class BodySizeLimit:
         # Read the body here, counting, so an over-long streamed body is refused before the
         # app sees any of it; the app then reads it from memory (at most max_bytes).
         chunks, seen = [], 0
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
         while True:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                return await refuse(
+                    send,
+                    408,
+                    "body_timeout",
+                    f"the request body did not arrive within {self.timeout:g} s of its headers "
+                    f"({seen:,} bytes came); send it whole, at once",
+                )
             if message["type"] != "http.request":
                 return  # the client went away
             chunks.append(message.get("body", b""))

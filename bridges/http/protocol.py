@@ -13,14 +13,22 @@ send a request line and headers slowly, or nothing at all, to use up the server)
 
 Without them, 1,000 such connections reached uvicorn's limit_concurrency and every other
 client got 503 for as long as they were held.
+
+That limit itself (http_max_connections) is kept, but answered here: uvicorn's own answer is a
+plain-text "Service Unavailable", chosen inside its handle_events from a module global, so
+this protocol takes the limit from uvicorn (leaving its check off) and applies the same test
+in front of the app, answering the documented JSON error, 503 busy.
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from .limits import refuse
 
 GRACE = 0.5  # seconds after a connection before the pending ones beyond the limit are closed
 
@@ -31,6 +39,27 @@ class GuardedH11Protocol(H11Protocol):
     _waiting: dict[str, dict[GuardedH11Protocol, float]]  # per subclass: address -> its pending, since
 
     _timer: asyncio.TimerHandle | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # uvicorn's check off, ours on: the same limit, answered in the documented shape
+        self.max_concurrency, self.limit_concurrency = self.limit_concurrency, None
+        self._app, self.app = self.app, self._serve
+
+    async def _serve(self, scope, receive, send) -> None:
+        limit = self.max_concurrency
+        # uvicorn tests before it creates the request's task; here that task is one of self.tasks
+        if limit is not None and (len(self.connections) >= limit or len(self.tasks) > limit):
+            self.logger.warning("Exceeded concurrency limit.")
+            return await refuse(
+                send,
+                503,
+                "busy",
+                f"the server holds its limit of {limit:,} connections and requests "
+                "(--http-max-connections); try again shortly",
+                [(b"retry-after", b"1")],
+            )
+        return await self._app(scope, receive, send)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)

@@ -43,13 +43,13 @@ class HttpBridge(Bridge):
         own = self.own_settings(settings)
         port = own.http_port
         config = uvicorn.Config(
-            create_app(engine, settings, self.shutdown),
+            create_app(engine, settings, self.shutdown, own.http_body_timeout),
             host=settings.host,
             port=port,
             log_level="info",
             access_log=True,
             timeout_graceful_shutdown=5,
-            limit_concurrency=1000,
+            limit_concurrency=own.http_max_connections,  # answered by protocol.py, as JSON
             http=guarded_protocol(own.http_header_timeout, own.http_max_pending),
         )
         self.server = uvicorn.Server(config)

@@ -22,3 +22,15 @@ class HttpSettings(BridgeSettings):
         le=10_000,
         description="Connections one client address may hold before sending a request; half a second after one more, its oldest still waiting are closed.",
     )
+    http_body_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="Seconds a request has to send its whole body once its headers are in; a slower one is answered 408 and closed.",
+    )
+    http_max_connections: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="Connections and running requests the server holds at once; a request beyond them is answered 503 busy.",
+    )

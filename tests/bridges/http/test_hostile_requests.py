@@ -92,7 +92,8 @@ def test_the_spec_documents_each_status_with_the_error_shape(serve):
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             statuses = set(operation["responses"])
-            assert {"401", "403"} <= statuses, (method, path)
+            # the guards in front of every route: framing, Host, token, body size and time, connections
+            assert {"400", "401", "403", "408", "413", "503"} <= statuses, (method, path)
             for status in statuses - {"200", "202"}:
                 schema = operation["responses"][status]["content"]["application/json"]["schema"]
                 assert schema == error, (method, path, status)
