@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from pathlib import Path
 
 from .errors import PathNotAllowed, RequestError, ScorehostError, ScoreWriteError
@@ -48,12 +49,15 @@ class PathPolicy:
         return path
 
 
-def free_names(folder: Path, stem: str, suffix: str, count: int = 1) -> list[Path]:
+def free_names(
+    folder: Path, stem: str, suffix: str, count: int = 1, taken: Container[Path] = ()
+) -> list[Path]:
     """The first of stem, stem-2, stem-3, ... in folder under which no file exists yet (for
-    several, each name gets -1..-count), so a result never takes an existing file's name."""
+    several, each name gets -1..-count), so a result never takes an existing file's name; nor
+    one in taken (names given to results not yet written, so two at once get two names)."""
     for n in range(1, 1000):
         base = stem + ("" if n == 1 else f"-{n}")
         names = [folder / f"{base}{'' if count == 1 else f'-{i}'}{suffix}" for i in range(1, count + 1)]
-        if not any(name.exists() for name in names):
+        if not any(name in taken or name.exists() for name in names):
             return names
     raise ScorehostError(f"no free file name for {stem}{suffix} in {folder}")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from scorehost.core.engine import Job
-from scorehost.core.errors import RequestError, ScorehostError
+from scorehost.core.errors import PathNotAllowed, RequestError, ScorehostError
 from scorehost.core.paths import PathPolicy, free_names
 from scorehost.core.requests import EditRequest
 from scorehost.core.scoreio import SUFFIXES, write_score
@@ -24,14 +24,21 @@ from .transport import Replier
 class ResultDelivery:
     def __init__(self, paths: PathPolicy, pool: ThreadPoolExecutor):
         self.paths, self.pool = paths, pool
+        # Files given to jobs not yet finished: a file is made only when its job is done, so
+        # without this two edits of one input at once were given the same free name, and the
+        # second failed with cannot_write when the first had written it.
+        self._reserved: set[Path] = set()
+        self._lock = threading.Lock()
 
     def outputs(self, out: str | None, source: Path | None, variations: Any, notes: str) -> list[Path]:
-        """The files results go to, checked before the work starts (never over a file)."""
+        """The files results go to, checked before the work starts (never over a file) and
+        held for this request until release(): pass them to follow(), or release them."""
         count = variations if isinstance(variations, int) and variations > 0 else 1
         if out is None:
             if source is None or notes != "none":
                 return []
-            return self._free_names(source, count)
+            with self._lock:
+                return self._reserve(self._free_names(source, count))
         if Path(out).suffix.lower() not in SUFFIXES:
             raise RequestError(f"unknown file type; end the name with one of {', '.join(SUFFIXES)}", "out")
         first = self.paths.writable(out, "out")
@@ -40,11 +47,27 @@ class ResultDelivery:
             if count == 1
             else [first.with_name(f"{first.stem}-{i}{first.suffix}") for i in range(1, count + 1)]
         )
-        return [self.paths.writable(str(t), "out") for t in targets]
+        checked = [self.paths.writable(str(t), "out") for t in targets]
+        with self._lock:
+            if busy := [t for t in checked if t in self._reserved]:
+                raise PathNotAllowed(
+                    f"{busy[0]} is the output of another request still running; choose another name", "out"
+                )
+            return self._reserve(checked)
+
+    def release(self, outputs: list[Path]) -> None:
+        with self._lock:
+            self._reserved.difference_update(outputs)
+
+    def _reserve(self, outputs: list[Path]) -> list[Path]:
+        self._reserved.update(outputs)
+        return outputs
 
     def _free_names(self, source: Path, count: int) -> list[Path]:
         try:
-            names = free_names(source.parent, f"{source.stem}-scorehost", source.suffix, count)
+            names = free_names(
+                source.parent, f"{source.stem}-scorehost", source.suffix, count, self._reserved
+            )
             return [self.paths.writable(str(t), "out") for t in names]
         except ScorehostError:  # a name taken 999 times, or a folder this server may not write
             raise RequestError(
@@ -90,6 +113,8 @@ class ResultDelivery:
         except ScorehostError as exc:
             reply.error(exc.code, str(exc), job.id)
             return
+        finally:
+            self.release(outputs)  # written now, or never to be
         for index, variation in enumerate(result.variations):
             log_prob = math.nan if variation.log_prob is None else float(variation.log_prob)
             path = str(written[index]) if index < len(written) else ""

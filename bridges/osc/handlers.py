@@ -191,7 +191,11 @@ class OscService:
         request = build_request(model, score, specs, constraints, read_options(args), _timeout(args))
         notes = _notes_mode(args, "none" if source else "regions")
         outputs = self.delivery.outputs(args.get("out"), source, request.options.get("variations", 1), notes)
-        job = self.engine.submit(request)
+        try:
+            job = self.engine.submit(request)
+        except BaseException:
+            self.delivery.release(outputs)
+            raise
         self.delivery.follow(job, reply, request, outputs, notes, unit)
 
     def _live_fill(self, args: p.Arguments, reply: Replier) -> None:
@@ -202,14 +206,18 @@ class OscService:
         unit = p.read_unit(args)
         notes = _notes_mode(args, "regions")
         out = self.delivery.outputs(args.get("out"), None, 1, notes)
-        job, request = live.fill(
-            specs,
-            model=args.get("model"),
-            constraints=args.all("constraint", "c"),
-            options=read_options(args, _LIVE_FILL_KEYS),
-            timeout=_timeout(args),
-            play=(args.get("play") or "1").lower() not in ("0", "no", "false", "off"),
-        )
+        try:
+            job, request = live.fill(
+                specs,
+                model=args.get("model"),
+                constraints=args.all("constraint", "c"),
+                options=read_options(args, _LIVE_FILL_KEYS),
+                timeout=_timeout(args),
+                play=(args.get("play") or "1").lower() not in ("0", "no", "false", "off"),
+            )
+        except BaseException:
+            self.delivery.release(out)
+            raise
         self.delivery.follow(job, reply, request, out, notes, unit)
 
     def _live_clear(self, args: p.Arguments, reply: Replier) -> None:

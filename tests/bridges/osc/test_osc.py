@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -165,36 +166,69 @@ def test_every_malformed_message_gets_an_error_reply(osc_server, datagram, code)
     assert args[2] == code, args
 
 
-def test_a_burst_of_500_mixed_requests_gets_one_final_reply_each(osc_server, client_for, chorale, tmp_path):
+BURST = 2_000
+
+
+def test_a_burst_of_2000_mixed_requests_gets_one_final_reply_each(osc_server, client_for, chorale, tmp_path):
+    """2,000 requests sent as fast as a socket sends them: edits of one file (results beside it,
+    each under its own free name) and of inline notes, bad arguments, unknown models and
+    addresses. Each gets exactly one final reply (done for the good, error for the rest), none
+    is dropped, and the server answers afterwards. Replies are read while the burst goes out,
+    as a client does, so the client's own socket buffer is not what is tested."""
     bridge = osc_server()
     client = client_for(bridge)
+    source = write_score(chorale, tmp_path / "burst.mid")
     kinds = {}
+    finals: dict[int, list[list]] = {}
+    stop = threading.Event()
+
+    def read() -> None:
+        client.sock.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                data = client.sock.recvfrom(65535)[0]
+            except TimeoutError:
+                continue
+            for address, args in p.decode(data):
+                if address in ("/scorehost/done", "/scorehost/error"):
+                    finals.setdefault(args[0], []).append([address.rsplit("/", 1)[1], *args[1:]])
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     started = time.perf_counter()
-    for i in range(500):
-        kind = ("ok", "bad-args", "garbage", "unknown-model", "ok-inline")[i % 5]
+    for i in range(BURST):
+        kind = ("ok", "bad-args", "garbage", "unknown-model", "ok-inline", "ok-file")[i % 6]
         kinds[i] = kind
         if kind == "ok":
             client.send("edit", "model=echo", "track=a", 60, 0.0, 1.0, 90, "region=a:1", "notes=none", tag=i)
         elif kind == "ok-inline":
             client.send("edit", "model=octave", "track=a", 60, 0.0, 1.0, 90, "track=b", "region=b:1", tag=i)
+        elif kind == "ok-file":
+            client.send("edit", "model=echo", f"in={source}", "region=bass:2", "notes=none", tag=i)
         elif kind == "bad-args":
             client.send("edit", "model=echo", "region=a:1", 7, tag=i)
         elif kind == "unknown-model":
             client.send("edit", "model=nope", "track=a", 60, 0.0, 1.0, 90, "region=a:1", tag=i)
         else:
             client.sock.sendto(p.encode("/scorehost/bogus", i), ("127.0.0.1", bridge.port))
-    finals: dict[int, list[str]] = {}
     deadline = time.monotonic() + 60
-    client.sock.settimeout(5)
-    while sum(len(v) for v in finals.values()) < 500 and time.monotonic() < deadline:
-        for address, args in p.decode(client.sock.recvfrom(65535)[0]):
-            if address in ("/scorehost/done", "/scorehost/error"):
-                finals.setdefault(args[0], []).append(address.rsplit("/", 1)[1])
-    assert sorted(finals) == list(range(500))
+    while len(finals) < BURST and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # a second final reply to any of them would have come by now
+    stop.set()
+    reader.join(5)
+    took = time.perf_counter() - started
+    assert sorted(finals) == list(range(BURST)), f"{BURST - len(finals)} without a final reply"
     assert all(len(v) == 1 for v in finals.values()), {k: v for k, v in finals.items() if len(v) != 1}
     for i, kind in kinds.items():
-        assert finals[i] == (["done"] if kind.startswith("ok") else ["error"]), (i, kind, finals[i])
-    assert time.perf_counter() - started < 30
+        assert finals[i][0][0] == ("done" if kind.startswith("ok") else "error"), (i, kind, finals[i])
+    written = [finals[i][0][3] for i, kind in kinds.items() if kind == "ok-file"]
+    assert len(set(written)) == len(written) == sum(k == "ok-file" for k in kinds.values())  # a file each
+    assert sorted(f.name for f in tmp_path.glob("burst-scorehost*.mid")) == sorted(
+        Path(w).name for w in written
+    )
+    assert read_score(written[-1]) == read_score(source)
+    assert took < 45, took
     # ... and the server still answers afterwards; no stray replies are left over
     assert client.call("ping")[1] >= 4
     client.sock.settimeout(0.3)
@@ -342,3 +376,32 @@ def test_mutated_datagrams_each_get_a_final_reply_and_the_server_survives(osc_se
             if args[:1] == ["alive"]:
                 assert address == "/scorehost/pong"
                 break
+
+
+def test_two_edits_at_once_never_share_an_output_file(osc_server, client_for, chorale, tmp_path):
+    """An output file is made only when its job is done, so the name is held meanwhile: a second
+    edit naming the same out= is refused at once (it failed with cannot_write when the first
+    had written it), and edits beside one input get a free name each."""
+    client = client_for(osc_server())
+    source = write_score(chorale, tmp_path / "in.mid")
+    out = tmp_path / "out.mid"
+    slow = ("edit", "model=slow", "seconds=1", f"in={source}", "region=bass:2")
+    first = client.send(*slow, f"out={out}")
+    second = client.send(*slow, f"out={out}")
+    beside = [client.send(*slow, "notes=none") for _ in range(3)]
+    with pytest.raises(OscError, match="is the output of another request still running"):
+        client.call(*slow, f"out={out}")
+    finals = {}
+    for tag in (first, second, *beside):
+        replies = _collect(client, tag)
+        finals[tag] = replies[-1]
+    # the pool may handle either first: one writes out.mid, the other is refused
+    done, refused = sorted((finals[first], finals[second]), key=lambda reply: reply[0] != "done")
+    assert done[0] == "done" and done[1][2] == str(out), done
+    assert refused[0] == "error" and refused[1][1] == "path_not_allowed", refused
+    names = sorted(finals[tag][1][2] for tag in beside)
+    assert [finals[tag][0] for tag in beside] == ["done"] * 3
+    assert names == sorted(
+        str(tmp_path / n) for n in ("in-scorehost.mid", "in-scorehost-2.mid", "in-scorehost-3.mid")
+    )
+    assert all(read_score(name) == read_score(source) for name in names)
