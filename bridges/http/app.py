@@ -219,8 +219,19 @@ def create_app(
         return await run_in_threadpool(create)
 
     @app.get("/v1/jobs/{job_id}", responses=_errors(404, 422))
-    async def job_status(job_id: str) -> dict[str, Any]:
+    async def job_status(
+        job_id: str,
+        wait: float = Query(
+            default=0,
+            ge=0,
+            le=25,
+            description="Seconds to wait for the job to end before answering (long polling, for "
+            "clients whose requests time out: MuseScore's end after 30 s).",
+        ),
+    ) -> dict[str, Any]:
         job = _job(engine, job_id)
+        if wait:
+            await _ended(job, wait, shutdown)
         await outputs.written(job)  # "done" is said only once the output file is written, or not
         return outputs.summary(job)
 
@@ -368,6 +379,21 @@ async def _wait(job: Job, request: Request, shutdown: Shutdown) -> None:
                 if await request.is_disconnected():
                     job.cancel()
                     raise JobCancelled(f"job {job.id} was cancelled: the client went away") from None
+    finally:
+        shutdown.forget(finished)
+
+
+async def _ended(job: Job, seconds: float, shutdown: Shutdown) -> None:
+    """Wait up to `seconds` for a job to end, without holding a thread (or the server's stop)."""
+    loop = asyncio.get_running_loop()
+    finished = asyncio.Event()
+    job.on_change(lambda j: j.done and loop.call_soon_threadsafe(finished.set))
+    shutdown.wake(finished)
+    try:
+        if not job.done and not shutdown.is_set():
+            await asyncio.wait_for(finished.wait(), timeout=seconds)
+    except TimeoutError:
+        pass
     finally:
         shutdown.forget(finished)
 

@@ -254,6 +254,29 @@ function call(settings, method, path, body) {
     return answer;
 }
 
+// An edit as a job. MuseScore ends a request after 30 s (status 0, as if no server were
+// there), and a harmonization on a CPU can take longer: so the job is created, waited for in
+// long polls of 20 s each (progress reported between them), and its result fetched.
+function runJob(settings, body, report) {
+    var job = call(settings, "POST", "/v1/jobs", body);
+    var path = "/v1/jobs/" + encodeURIComponent(job.id);
+    var waiting = ["queued", "running"];
+    while (waiting.indexOf(job.status) >= 0) {
+        job = call(settings, "GET", path + "?wait=20");
+        if (waiting.indexOf(job.status) >= 0)
+            report(settings.model + " is " + job.status + ": " + Math.round(job.progress * 100) + "% ...");
+    }
+    if (job.status !== "done")
+        throw (job.error && job.error.message) || ("the job ended " + job.status);
+    var answer = call(settings, "GET", path + "/result");
+    try {
+        call(settings, "DELETE", path);  // the server frees the result now, not in an hour
+    } catch (e) {
+        console.log("scorehost: could not free job " + job.id + ": " + e);
+    }
+    return answer;
+}
+
 // settings.options, plus the dialog's fields (names) that the model's options schema knows.
 function modelOptions(settings, names) {
     var info = call(settings, "GET", "/v1/models/" + encodeURIComponent(settings.model));
@@ -492,8 +515,9 @@ function writeRegion(place, notes, start, end, barlines) {
 
 // ---- the command ------------------------------------------------------------
 
-// Runs one action: prepare() reads the score and returns {score, regions, places} (places[track]
-// says where a track's notes go, see writeRegion) or throws a message for the user; the server
+// Runs one action: prepare() reads the score and returns {score, regions, places, notes}
+// (places[track] says where a track's notes go, see writeRegion; notes, optional, are said to
+// the user after the edit) or throws a message for the user; the server
 // answers; the regions are written back as one undoable edit; save_as saves the score.
 function edit(settings, optionNames, prepare, report) {
     var started = Date.now();
@@ -503,7 +527,7 @@ function edit(settings, optionNames, prepare, report) {
         var body = { model: settings.model, score: plan.score, regions: plan.regions, options: modelOptions(settings, optionNames) };
         if (settings.constraints && settings.constraints.length)
             body.constraints = settings.constraints;
-        var answer = call(settings, "POST", "/v1/edit", body);
+        var answer = runJob(settings, body, report);
         var pick = Math.min(parseInt(settings.variation) || 0, answer.variations.length - 1);
         var result = answer.variations[pick].score;
         var barlines = plan.score.bars.map(function (bar) { return bar[0]; });
@@ -527,6 +551,8 @@ function edit(settings, optionNames, prepare, report) {
             message += "; " + shortened + " chord(s) were cut short to fit four voices";
         for (var w = 0; w < answer.warnings.length; w++)
             message += "; " + answer.warnings[w];
+        for (var k = 0; plan.notes && k < plan.notes.length; k++)  // what the plugin left alone, and why
+            message += "; " + plan.notes[k];
         report(message);
         if (settings.save_as) {
             var format = settings.save_as.split(".").pop();

@@ -96,21 +96,32 @@ MuseScore {
 
     // ---- what to write ------------------------------------------------------
 
-    // The selected bars of alto, tenor and bass; with no selection, the bars where they are empty.
-    function regionsFor(score) {
+    // The selected bars of alto, tenor and bass; with no selection, the bars where they are
+    // empty, up to the bar where the melody ends: past it there is no melody to harmonize (the
+    // model rests with a silent soprano, so those bars came back empty), and the user is told.
+    function regionsFor(score, notes) {
         if (settings.regions)
             return settings.regions.map(function (r) {
                 return { track: typeof r.track === "number" ? r.track : voiceNames.indexOf(r.track), start: r.start, end: r.end };
             });
         var range = Scorehost.selection();
         var regions = [];
+        var bars = score.bars;
+        var melodyEnd = score.tracks[0].notes.reduce(function (end, n) { return Math.max(end, n.start + n.duration); }, 0);
+        if (!range) {
+            if (!melodyEnd)
+                throw "Nothing to harmonize: the upper staff has no melody. Write it there, or select bars.";
+            var after = bars.filter(function (bar) { return bar[0] >= melodyEnd; }).length;
+            var first = bars.length - after + 1;  // numbered as MuseScore shows them, from 1
+            if (after)
+                notes.push((after > 1 ? "bars " + first + "-" + bars.length : "bar " + first) + " ha" + (after > 1 ? "ve" : "s") + " no melody to harmonize and stay" + (after > 1 ? "" : "s") + " empty");
+        }
         for (var v = 1; v < 4; v++) {
             if (range) {
                 regions.push({ track: v, start: range.start, end: range.end });
                 continue;
             }
-            var bars = score.bars;
-            for (var b = 0; b < bars.length; b++) {
+            for (var b = 0; b < bars.length && bars[b][0] < melodyEnd; b++) {
                 var start = bars[b][0], end = bars[b][0] + bars[b][1];
                 var empty = !score.tracks[v].notes.some(function (n) { return n.start < end && n.start + n.duration > start; });
                 var last = regions.length ? regions[regions.length - 1] : null;
@@ -133,11 +144,12 @@ MuseScore {
             if (!voices)
                 throw "Harmonizing needs a second staff for tenor and bass: add a bass staff (Instruments), then run again (MuseScore before 3.5 cannot add staves from a plugin).";
             var score = readScore(voices);
-            var regions = regionsFor(score);
+            var notes = [];
+            var regions = regionsFor(score, notes);
             if (!regions.length)
                 throw "Nothing to fill: alto, tenor and bass have notes everywhere. Select the bars to rewrite.";
             var places = voices.map(function (v) { return { staff: v[0], voices: [v[1]], clear: false }; });
-            return { score: score, regions: regions, places: places };
+            return { score: score, regions: regions, places: places, notes: notes };
         }, report);
     }
 

@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -40,9 +41,20 @@ def server():
     if address is None:
         proc.kill()
         pytest.fail("scorehost serve did not start")
+    # Keep reading its stderr: a full pipe would block the server mid-request after a few tests
+    # (the plugin then reports that it cannot reach the server).
+    threading.Thread(target=_drain, args=(proc.stderr,), daemon=True).start()
     yield address
     proc.send_signal(signal.SIGTERM)
     proc.wait(20)
+
+
+SERVER_LOG: list[str] = []
+
+
+def _drain(stream) -> None:
+    for line in stream:
+        SERVER_LOG.append(line)
 
 
 def run_plugin(

@@ -7,11 +7,11 @@ then reads the saved score to check what changed and what did not.
 
 import pytest
 
-from scorehost.core.score import note_tuples
+from scorehost.core.score import Note, note_tuples
 from scorehost.core.scoreio import read_score, write_score
 
 from ...conftest import CHORALE, corpus_path
-from .conftest import MSCORE, run_plugin
+from .conftest import MSCORE, SERVER_LOG, run_plugin
 
 pytestmark = pytest.mark.skipif(
     MSCORE is None, reason="MuseScore 3 is not installed (apt-get install musescore3)"
@@ -85,3 +85,50 @@ def test_server_errors_reach_the_user(server, tmp_path):
     )
     assert not saved.exists()
     assert "unknown model 'nope'" in log
+
+
+def _seventeen_bars(tmp_path, held: bool):
+    """A 17-bar melody (BWV 10.7's soprano) on the upper staff of two, whose last note starts on
+    beat 3 of bar 15: held to the end of bar 17, or one beat long with bars 16-17 left empty, as
+    a score MuseScore made for a melody often is."""
+    chorale = read_score(corpus_path("bach/bwv10.7"))
+    bars = {b.number: b for b in chorale.bars()}
+    last, end = bars[15].start + 2 * 480, bars[17].end
+    notes = [n for n in chorale.tracks[0].notes if n.start < last]
+    notes = [n.model_copy(update={"duration": min(n.end, last) - n.start}) for n in notes]
+    notes.append(Note(start=last, duration=(end - last) if held else 480, pitch=notes[-1].pitch))
+    melody = chorale.tracks[0].model_copy(update={"notes": notes})
+    exercise = chorale.model_copy(
+        update={
+            "length": end,
+            "tracks": [melody, chorale.tracks[3].model_copy(update={"notes": []})],
+            "fermatas": [],
+        }
+    )
+    return exercise, write_score(exercise, tmp_path / "melody.musicxml")
+
+
+def _sounding_bars(track, bars) -> list[int]:
+    return [b.number for b in bars if any(n.start < b.end and n.end > b.start for n in track.notes)]
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+@pytest.mark.parametrize("held", [True, False])
+def test_with_no_selection_every_bar_the_melody_sounds_in_is_harmonized(server, tmp_path, seed, held):
+    """The case of issue 13: bars 16-17 came back empty with two seeds. The melody ended there:
+    the model rests with a silent soprano, so the plugin harmonizes up to where the melody ends
+    and says which bars it leaves; a melody held to the end is harmonized to the end."""
+    exercise, source = _seventeen_bars(tmp_path, held)
+    saved, log = run_plugin(server, source, tmp_path, options={"seed": seed})
+    assert saved.exists(), log + "".join(SERVER_LOG[-40:])
+    result = read_score(saved)
+    bars = result.bars()
+    assert note_tuples(result.tracks[0]) == note_tuples(exercise.tracks[0])
+    sung = _sounding_bars(exercise.tracks[0], bars)
+    assert sung == list(range(1, 18) if held else range(1, 16))
+    for voice in result.tracks[1:]:
+        assert _sounding_bars(voice, bars) == sung, (voice.name, log)
+    if held:
+        assert "no melody" not in log
+    else:
+        assert "bars 16-17 have no melody to harmonize and stay empty" in log
