@@ -163,3 +163,24 @@ def converter_parse(path):
     from music21 import converter
 
     return converter.parse(str(path))
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "haydn/opus74no1/movement1",
+        "haydn/opus74no1/movement3",
+        "haydn/opus1no1/movement1",
+        "mozart/k155/movement1",
+    ],
+)
+def test_a_four_staff_quartet_reads_as_four_tracks_named_as_its_parts(name):
+    """Each staff one track, even where a staff has a second voice here and there (double
+    stops, divisi): issue 13 saw a quartet movement read as 7 tracks."""
+    from music21 import converter
+
+    path = corpus_path(name)
+    parts = [p.partName for p in converter.parse(str(path)).parts]
+    score = read_score(path)
+    assert len(parts) == 4 and [t.name for t in score.tracks] == parts
+    assert all(t.notes for t in score.tracks)
