@@ -1,5 +1,5 @@
 """Crafted hostile scores, kept as regression cases: each is refused by `scorehost edit` under
-a 4 GB address-space limit within 10 s, with one line on stderr that names what is wrong, and
+a 4 GB address-space limit (`ulimit -v 4000000`) within 10 s, with one line on stderr that names what is wrong, and
 a non-zero exit. Small ones are files in files/; archives that expand are made here."""
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from music21 import corpus
 
 from scorehost.core.musicxml import MAX_ARCHIVE_ENTRIES, MAX_UNZIPPED_BYTES
 from scorehost.core.score import MAX_BARS, MAX_TICKS
-from scorehost.core.scoreio import read_score
+from scorehost.core.scoreio import MAX_FILE_BYTES, read_score
 
 FILES = Path(__file__).parent / "files"
-MEMORY = 4 * 1024**3
+MEMORY = 4_000_000 * 1024  # bytes: ulimit -v 4000000 (KiB), as #11 asks
 SECONDS = 10
 
 _HEAD = (
@@ -65,6 +65,30 @@ def _lying(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+def _many_notes(path: Path) -> None:
+    """15.5 MB of MusicXML, under the 20 MiB file limit: 4,403 bars of eight-note chords,
+    140,896 notes. music21 took minutes to parse it before the note count refused it; as a
+    .mxl it is the same score in some kilobytes."""
+    chord = b"".join(
+        b"<note>" + (b"<chord/>" if i else b"") + b"<pitch><step>%s</step><octave>%d</octave></pitch>"
+        b"<duration>1</duration><type>quarter</type></note>" % (step, octave)
+        for i, (step, octave) in enumerate(
+            [(b"C", 3), (b"E", 3), (b"G", 3), (b"C", 4), (b"E", 4), (b"G", 4), (b"C", 5), (b"E", 5)]
+        )
+    )
+    bars = [_HEAD + chord * 4 + b"</measure>"]
+    bars += [b'<measure number="%d">' % n + chord * 4 + b"</measure>" for n in range(2, MANY_BARS + 1)]
+    text = b"".join(bars) + b"</part></score-partwise>\n"
+    if path.suffix == ".mxl":
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("score.xml", text)
+    else:
+        path.write_bytes(text)
+
+
+MANY_BARS = 4_403
+MANY = MANY_BARS * 32
+
 CASES = {  # file (or maker) -> what the one line must say
     "huge_delta.mid": f"past the limit of {MAX_TICKS:,} ticks",  # a 0x0FFFFFFF delta at 1 tick per beat
     "type7.mid": "type 7 MIDI file",
@@ -76,8 +100,17 @@ CASES = {  # file (or maker) -> what the one line must say
     "bomb.mxl": f"unpacks to more than {MAX_UNZIPPED_BYTES:,} bytes",
     "crowded.mxl": f"holds {20 * MAX_ARCHIVE_ENTRIES + 1:,} files; a MusicXML archive may hold {MAX_ARCHIVE_ENTRIES}",
     "lying.mxl": "is not a readable MusicXML archive",
+    "many_notes.musicxml": f"many_notes.musicxml holds {MANY:,} notes; the limit is 50,000",
+    "many_notes.mxl": f"many_notes.mxl holds {MANY:,} notes; the limit is 50,000",
 }
-MAKERS = {"bomb.mxl": _bomb, "crowded.mxl": _crowded, "lying.mxl": _lying}
+MAKERS = {
+    "bomb.mxl": _bomb,
+    "crowded.mxl": _crowded,
+    "lying.mxl": _lying,
+    "many_notes.musicxml": _many_notes,
+    "many_notes.mxl": _many_notes,
+}
+LARGE = {"many_notes.musicxml"}  # under the file limit, as the issue's 15.5 MB file was
 
 
 def _limited() -> None:
@@ -91,7 +124,10 @@ def test_a_hostile_score_is_refused_with_one_line(name, tmp_path):
         MAKERS[name](path)
     else:
         path = FILES / name
-    assert path.stat().st_size < 1024 * 1024, "a hostile case is small; what it expands to is not"
+    if name in LARGE:
+        assert 15_000_000 < path.stat().st_size < MAX_FILE_BYTES
+    else:
+        assert path.stat().st_size < 1024 * 1024, "a hostile case is small; what it expands to is not"
     command = [sys.executable, "-m", "scorehost.core", "edit", str(path), "-o", str(tmp_path / "out.mid")]
     command += ["-m", "deepbach", "-r", "alto,tenor,bass"]
     env = {**os.environ, "SCOREHOST_PLUGINS": "", "SCOREHOST_DEVICE": "cpu"}

@@ -16,6 +16,8 @@ import time
 import httpx
 import pytest
 
+from scorehost.core.scoreio import MAX_FILE_BYTES
+
 from .test_cli import CASES, FILES, MAKERS, _limited
 
 HEALTH_LIMIT = 0.1  # seconds
@@ -39,6 +41,8 @@ def server(tmp_path_factory):
         "0",
         "--allow-dir",
         str(folder),
+        "--max-body-bytes",  # files as large as the CLI reads (20 MiB), so the same limits answer
+        str(MAX_FILE_BYTES),
     ]
     proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=_limited)
     try:
