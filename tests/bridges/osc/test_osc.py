@@ -136,6 +136,15 @@ MALFORMED = [
         "bad_request",
     ),
     (p.encode("/scorehost/edit", 1, "model=echo", "unit=bars"), "bad_request"),
+    # a note at beat 100,000 made a score of that length (1.5 GB for one note, #11)
+    (
+        p.encode("/scorehost/edit", 1, "model=echo", "track=a", 60, 100_000.0, 1.0, 90, "region=a"),
+        "too_large",
+    ),
+    (
+        p.encode("/scorehost/edit", 1, "model=echo", "track=a", 60, 0, 1, 90, "region=a", "length=1e9"),
+        "bad_request",
+    ),
     (p.encode("/scorehost/edit", 1, b"blob"), "bad_request"),
     (p.encode("/scorehost/edit", 1, True), "bad_request"),
     (p.encode("/scorehost/status", 1), "bad_request"),
