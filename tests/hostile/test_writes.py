@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 
@@ -37,11 +38,17 @@ def _score(notes: int = 8, **fields) -> Score:
         ("x.txt", _score(), "x.txt: unknown file type .txt; use one of"),
     ],
 )
-def test_a_score_the_format_cannot_hold_is_one_clear_error(tmp_path, name, score, says):
+def test_a_score_the_format_cannot_hold_is_one_clear_error(tmp_path, monkeypatch, name, score, says):
+    private = tmp_path / "private"  # where the encoder's temporary folder goes
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    folder = tmp_path / "user"
+    folder.mkdir()
     with pytest.raises(ScoreWriteError) as raised:
-        write_score(score, tmp_path / name)
+        write_score(score, folder / name)
     assert says in str(raised.value)
-    assert list(tmp_path.iterdir()) == []
+    assert list(folder.iterdir()) == []
+    assert list(private.iterdir()) == []  # the encoder's temporary folder is gone too
 
 
 def _run(code: str, *args: str, **kwargs) -> subprocess.Popen:
