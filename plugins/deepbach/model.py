@@ -139,8 +139,10 @@ class DeepBach(Model):
     def _prepare(self, request: EditRequest, options: DeepBachOptions, job: JobContext) -> _Item:
         from .problem import build_problem
         from .sampler import Chain
-        from .transpose import melody_shift, transpose_request
+        from .transpose import melody_shift, silent_melody, transpose_request
 
+        if (silence := silent_melody(request)) is not None:
+            job.warn(silence)
         shift = melody_shift(request, self.vocab)
         if shift:
             job.warn(

@@ -32,6 +32,33 @@ def melody_shift(request: EditRequest, vocab: Vocab) -> int:
     return min(fits, key=lambda s: (abs(s), s))
 
 
+def silent_melody(request: EditRequest) -> str | None:
+    """A warning when the regions reach past the end of the soprano's notes: deepbach rests the
+    other voices with a silent soprano, so those bars come back empty (a score often runs on
+    past its melody), and the user should know why."""
+    score = request.score
+    soprano = voice_tracks(score)[0]
+    notes = score.tracks[soprano].notes
+    end = max((n.end for n in notes), default=0)
+    written = [r.end for r in request.regions if r.track != soprano and r.end > end]
+    if not notes or not written:
+        return None
+    where = _bar_beat(score, end)
+    track = score.tracks[soprano]
+    return (
+        f"the melody (track {soprano}, {track.name or track.role or 'unnamed'}) ends at {where}; "
+        "deepbach harmonizes a melody where it sounds, so the other voices rest after it"
+    )
+
+
+def _bar_beat(score: Score, tick: int) -> str:
+    """'bar 15 beat 4', bars numbered as printed."""
+    bar = score.bar_at(tick)
+    beat_ticks = bar.time_signature.bar_ticks // bar.time_signature.numerator
+    beat = (tick - bar.start) / beat_ticks + 1
+    return f"bar {bar.number} beat {beat:g}" if beat != 1 else f"the start of bar {bar.number}"
+
+
 def _name(pitch: int) -> str:
     """MIDI 60 -> 'C4 (60)'."""
     return f"{PITCH_NAMES[pitch % 12]}{pitch // 12 - 1} ({pitch})"

@@ -116,3 +116,33 @@ def test_a_melody_is_harmonized_over_http_by_naming_the_voices(tmp_path):
     melody = [(n.offset, n.pitch.nameWithOctave) for n in result.parts[0].flatten().notes]
     given = [(n.offset, n.pitch.nameWithOctave) for n in _parse(tune).parts[0].flatten().notes]
     assert melody == given
+
+
+def test_a_melody_that_ends_before_the_score_is_harmonized_up_to_there_and_said_so(tmp_path):
+    """The score runs on two bars past its melody, as a score made for a melody often does:
+    the other voices rest with the silent soprano, and the warning says from where."""
+    from scorehost.core.score import Note, note_tuples
+    from scorehost.core.scoreio import read_score, write_score
+
+    chorale = read_score(Path(corpus.getWork("bach/bwv10.7")))
+    bars = {b.number: b for b in chorale.bars()}
+    last = bars[15].start + 2 * 480
+    notes = [
+        n.model_copy(update={"duration": min(n.end, last) - n.start})
+        for n in chorale.tracks[0].notes
+        if n.start < last
+    ]
+    notes.append(Note(start=last, duration=480, pitch=notes[-1].pitch))
+    melody = chorale.tracks[0].model_copy(update={"notes": notes, "name": "Melody", "role": None})
+    score = chorale.model_copy(update={"length": bars[17].end, "tracks": [melody], "fermatas": []})
+    source = write_score(score, tmp_path / "melody.musicxml")
+    out = tmp_path / "out.musicxml"
+    proc = scorehost(
+        "edit", str(source), "-o", str(out), "-m", "deepbach", "-r", "alto,tenor,bass", "-O", "iterations=4"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: the melody (track 0, Melody) ends at bar 15 beat 4; deepbach harmonizes" in proc.stderr
+    result = read_score(out)
+    assert note_tuples(result.tracks[0]) == note_tuples(melody)
+    for voice in result.tracks[1:]:
+        assert voice.notes and max(n.end for n in voice.notes) <= bars[15].end
