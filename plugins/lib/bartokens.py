@@ -88,3 +88,12 @@ def bar_notes(tokens: list[int], bar: Bar, vocab: Vocab) -> list[Note]:
             )
             pitch = None
     return notes
+
+
+def transposed(tokens: list[int], shift: int, vocab: Vocab) -> list[int]:
+    """A bar's tokens moved by shift semitones; a pitch that would leave the range stays
+    (training augmentation: the tokens of Pitch_0..Pitch_127 are consecutive)."""
+    if not shift:
+        return tokens
+    low, high = int(vocab.pitch_ids[0]), int(vocab.pitch_ids[127])
+    return [t + shift if low <= t <= high and low <= t + shift <= high else t for t in tokens]

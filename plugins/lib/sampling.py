@@ -84,6 +84,26 @@ def sample_rows(
             return  # every job of the batch was cancelled or ran out of time
 
 
+def job_reporter(jobs: list, k: int, rounds: int) -> Callable[[float], bool]:
+    """progress() for sample_rows in pass k of `rounds`, reporting to every job of the batch
+    (each with .job, its JobContext, and .stopped, the error that stopped it or None): a job
+    cancelled or out of time is marked stopped; False once all of them have stopped."""
+
+    def report(fraction: float) -> bool:
+        from scorehost.core.errors import ScorehostError
+
+        for j in jobs:
+            if j.stopped:
+                continue
+            try:
+                j.job.progress((k + fraction) / rounds)
+            except ScorehostError as exc:
+                j.stopped = exc
+        return not all(j.stopped for j in jobs)
+
+    return report
+
+
 def _draw(rows, logits, generators, vocab: Vocab, sampling: Sampling, limit: int) -> list[list[int]] | None:
     feeds: list[list[int]] = []
     for row, row_logits, gen in zip(rows, logits, generators, strict=True):

@@ -76,22 +76,52 @@ def find_theme(score: Score, track: int | None = None, before: int | None = None
         return None
     bars = score.bars()
     upbeat = bars[0].end - bars[0].start if bars and bars[0].is_partial and len(bars) > 1 else 0
-    whole = [b for b in bars if not b.is_partial and (before is None or b.end <= before)]
+    whole = [b for b in bars if not b.is_partial]
     notes = top_line(score.tracks[track].notes)
     for length in LENGTHS:
-        group = _largest_group(_segments(notes, whole, length, upbeat))
+        segments = [s for s in _segments(notes, whole, length, upbeat) if before is None or s.end <= before]
+        group = _largest_group(segments)
         if group is not None:
             return FoundTheme(track, length, group)
     return None
 
 
+MAX_EXPANSION = 3  # a tune with repeats written out is at most this many times longer
+
+
+def occurrences_of(score: Score, track: int, first: int, count: int, skip: set[int]) -> list[int]:
+    """First bars of the other places the line of `count` bars from bar index `first` comes
+    back (at least SIMILAR, any transposition), none overlapping another or a bar in skip."""
+    bars = score.bars()
+    upbeat = bars[0].end - bars[0].start if bars and bars[0].is_partial and len(bars) > 1 else 0
+    segments = _segments(
+        top_line(score.tracks[track].notes), [b for b in bars if not b.is_partial], count, upbeat
+    )
+    theme = next((s for s in segments if s.bar == first), None)
+    if theme is None:
+        return []
+    taken = [theme]
+    for other in segments:
+        clear = not any(b in skip for b in range(other.bar, other.bar + count))
+        if (
+            clear
+            and not any(_overlap(other, t) for t in taken)
+            and similarity(theme.line, other.line)[0] >= SIMILAR
+        ):
+            taken.append(other)
+    return [s.bar for s in taken[1:]]
+
+
 def expanded(m21score: stream.Score) -> stream.Score:
     """The music21 score with its repeats written out, or as it is when music21 cannot expand
-    them (inconsistent repeat marks) or there are none."""
+    them (inconsistent repeat marks), there are none, or the expansion comes out more than
+    MAX_EXPANSION times as long (music21 loops on some of Aird's tunes: 36 bars became 270)."""
     try:
-        return m21score.expandRepeats()
+        out = m21score.expandRepeats()
     except Exception:  # music21 raises several kinds for marks it cannot pair
         return m21score
+    before, after = (max(1, len(s.recurse().getElementsByClass("Measure"))) for s in (m21score, out))
+    return out if after <= MAX_EXPANSION * before else m21score
 
 
 def melody_track(score: Score) -> int | None:
