@@ -61,10 +61,13 @@ def theme_sequence(timesigs: list[int], rows: list[TrackRow], vocab: Vocab) -> l
 def window_prompt(timesigs: list[int], rows: list[TrackRow], vocab: Vocab, theme: list[int] | None = None):
     """The decoder's sequence up to the first FillBar_Start (which the sampler adds). theme:
     the theme sequence, for the prompt baseline, which reads it as a prefix."""
-    prefix = [vocab["BOS_None"]]
-    if theme is not None:
-        prefix += [vocab["Theme_Start"], *theme[1:-1], vocab["Theme_End"]]
-    return prefix + tracks_block(timesigs, rows, vocab)
+    return [vocab["BOS_None"], *theme_prefix(theme, vocab), *tracks_block(timesigs, rows, vocab)]
+
+
+def theme_prefix(theme: list[int] | None, vocab: Vocab) -> list[int]:
+    """The prompt baseline's theme between the markers, after its BOS (nothing for the theme
+    network, whose encoder reads the theme)."""
+    return [] if theme is None else [vocab["Theme_Start"], *theme[1:-1], vocab["Theme_End"]]
 
 
 def fill_section(answers: list[Cell], vocab: Vocab) -> list[int]:

@@ -38,6 +38,7 @@ from .data import Piece
 from .dataset import build_dataset
 from .examples import Example, sample_example
 from .network import Markers, ThemeConfig, ThemeNet, theme_positions
+from .sequence import theme_prefix
 from .weights import BASELINE_STEM, STEM
 
 HELD_OUT_EXAMPLES = 256
@@ -50,6 +51,9 @@ class Nets(torch.nn.Module):
         super().__init__()
         self.theme = ThemeNet(config)
         self.prompt = GPT(config.block())
+
+    def both(self) -> dict[str, torch.nn.Module]:
+        return {"theme": self.theme, "prompt": self.prompt}
 
 
 def pad(sequences: list[list[int]], value: int) -> torch.Tensor:
@@ -106,13 +110,7 @@ def baseline_losses(net: GPT, examples: list[Example], vocab: Vocab, device: str
 
 def baseline_tokens(example: Example, vocab: Vocab) -> list[int]:
     """The baseline's sequence: the theme as a prefix, then the window."""
-    return [
-        vocab["BOS_None"],
-        vocab["Theme_Start"],
-        *example.theme[1:-1],
-        vocab["Theme_End"],
-        *example.tokens[1:],
-    ]
+    return [vocab["BOS_None"], *theme_prefix(example.theme, vocab), *example.tokens[1:]]
 
 
 def fixed_examples(
@@ -127,19 +125,20 @@ def fixed_examples(
 
 
 @torch.no_grad()
-def held_out_nll(
-    nets: Nets, examples: list[Example], vocab: Vocab, device: str, batch: int = 16
-) -> dict[str, float]:
-    """Nats per fill token of each network; leaves them in the mode they were in."""
-    was_training = nets.training
-    nets.eval()
-    totals = {"theme": torch.zeros(2), "prompt": torch.zeros(2)}
-    for i in range(0, len(examples), batch):
-        part = examples[i : i + batch]
-        totals["theme"] += theme_losses(nets.theme, part, vocab, device).cpu()
-        totals["prompt"] += baseline_losses(nets.prompt, part, vocab, device).cpu()
-    nets.train(was_training)
-    return {k: float(v[0] / v[1].clamp(min=1)) for k, v in totals.items()}
+def held_out_nll(nets: dict[str, torch.nn.Module], examples: list[Example], vocab: Vocab, device: str,
+                 batch: int = 16) -> dict[str, float]:  # fmt: skip
+    """Nats per fill token of each network ("theme", "prompt"); leaves them in their mode."""
+    losses = {"theme": theme_losses, "prompt": baseline_losses}
+    out = {}
+    for kind, net in nets.items():
+        was_training = net.training
+        net.eval()
+        total = torch.zeros(2)
+        for i in range(0, len(examples), batch):
+            total += losses[kind](net, examples[i : i + batch], vocab, device).cpu()
+        net.train(was_training)
+        out[kind] = float(total[0] / total[1].clamp(min=1))
+    return out
 
 
 def train(out: Path, weights: Path, data: Path | None, minutes: float, batch: int, config: dict,
@@ -166,7 +165,7 @@ def train(out: Path, weights: Path, data: Path | None, minutes: float, batch: in
     }
     rng = np.random.default_rng(state["step"])
     sample = held_out["valid"][: max(1, len(held_out["valid"]) // 8)]
-    budget.expect(16 * timed(lambda: held_out_nll(nets, sample, vocab, device)))
+    budget.expect(16 * timed(lambda: held_out_nll(nets.both(), sample, vocab, device)))
     bar = tqdm(initial=int(budget.spent), total=int(budget.seconds), unit="s", desc="theme")
     nets.train()
     while budget.keep_training():
@@ -213,7 +212,7 @@ def _networks(init: Path | None, vocab: Vocab, shape: dict) -> tuple[Nets, Theme
 
 
 def _evaluate_and_save(nets, opt, state, held_out, vocab, config, device, ckpt, weights, data) -> None:
-    valid = held_out_nll(nets, held_out["valid"], vocab, device)
+    valid = held_out_nll(nets.both(), held_out["valid"], vocab, device)
     entry = {"step": state["step"], "minutes": round(state["elapsed"] / 60, 2)}
     entry |= {f"valid_nll_{k}": round(v, 4) for k, v in valid.items()}
     state["log"].append(entry)
@@ -221,7 +220,7 @@ def _evaluate_and_save(nets, opt, state, held_out, vocab, config, device, ckpt, 
         f"step {state['step']}: valid NLL theme {valid['theme']:.4f}, prompt {valid['prompt']:.4f} nats/token"
     )
     improved = [k for k in valid if valid[k] < state["best"][k]]
-    test = held_out_nll(nets, held_out["test"], vocab, device) if improved else {}
+    test = held_out_nll(nets.both(), held_out["test"], vocab, device) if improved else {}
     for kind in improved:
         state["best"][kind] = valid[kind]
         stats = entry | {"test_nll": round(test[kind], 4), "data": str(data) if data else "corpus"}
