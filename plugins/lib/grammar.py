@@ -240,6 +240,21 @@ class BarGrammar:
         return self.spec.bar.start + position * self.step
 
 
+def pin_positions(pins, bar: Bar) -> tuple[dict[int, list[int]], dict[tuple[int, int], int]]:
+    """A BarSpec's pins and pin_lengths from pinned notes (anything with track-free start,
+    pitch and duration): those starting in the bar, by grid position."""
+    step = ticks_per_position(bar.time_signature.denominator)
+    positions: dict[int, list[int]] = {}
+    lengths: dict[tuple[int, int], int] = {}
+    for pin in pins:
+        if bar.start <= pin.start < bar.end:
+            position = (pin.start - bar.start) // step
+            positions.setdefault(position, []).append(pin.pitch)
+            if pin.duration is not None:
+                lengths[(position, pin.pitch)] = pin.duration
+    return positions, lengths
+
+
 def onset_spans(bar: Bar, spans: list[tuple[int, int]]) -> dict[int, int]:
     """Positions of the bar whose onset lies in a written span, with the tick that span ends."""
     step = ticks_per_position(bar.time_signature.denominator)

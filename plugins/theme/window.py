@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from scorehost.core.errors import RequestError
 from scorehost.core.score import Bar, Note
 from scorehost.plugins.lib.bartokens import bar_tokens
-from scorehost.plugins.lib.grammar import BarSpec, onset_spans
+from scorehost.plugins.lib.grammar import BarSpec, onset_spans, pin_positions
 from scorehost.plugins.lib.sampling import Row
 from scorehost.plugins.lib.vocab import Vocab, ticks_per_position
 
@@ -82,16 +82,8 @@ def _rows(j: _Job, w: Working, p: Pass, vocab: Vocab, window: list[Bar], tracks:
 
 
 def _spec(w: Working, rule: TrackRules, bar: Bar) -> BarSpec:
-    step = ticks_per_position(bar.time_signature.denominator)
     in_bar = [(max(s, bar.start), min(e, bar.end)) for s, e in rule.spans if s < bar.end and bar.start < e]
-    pins: dict[int, list[int]] = {}
-    lengths: dict[tuple[int, int], int] = {}
-    for pin in rule.pins:
-        if bar.start <= pin.start < bar.end:
-            position = (pin.start - bar.start) // step
-            pins.setdefault(position, []).append(pin.pitch)
-            if pin.duration is not None:
-                lengths[(position, pin.pitch)] = pin.duration
+    pins, lengths = pin_positions(rule.pins, bar)
     return BarSpec(
         bar=bar,
         is_drum=False,

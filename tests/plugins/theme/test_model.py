@@ -179,3 +179,26 @@ def test_no_theme_named_and_none_repeating_is_refused():
     assert "none repeats in the context before the region" in refusal(
         EditRequest(model="theme", score=score, regions=[region])
     )
+
+
+def test_requests_batched_together_get_what_each_gets_alone():
+    score, other = tune(), chorale()
+    first = EditRequest(
+        model="theme",
+        score=score,
+        regions=[Region(track=0, start=bars_span(score, 13, 14)[0], end=bars_span(score, 13, 14)[1])],
+        constraints=[Theme(start=0, end=bars_span(score, 1, 4)[1] - 480)],
+    )
+    second = EditRequest(
+        model="theme",
+        score=other,
+        regions=[Region(track=3, start=bars_span(other, 4, 5)[0], end=bars_span(other, 4, 5)[1])],
+        constraints=[Theme(start=0, end=bars_span(other, 0, 1)[1], track=0)],
+    )
+    options = [ThemeOptions(seed=5, variations=2), ThemeOptions(seed=9, variations=1, temperature=1.0)]
+    together = TINY.inpaint_batch([(first, options[0], LocalJob()), (second, options[1], LocalJob())])
+    alone = [TINY.inpaint(r, o, LocalJob()) for r, o in zip((first, second), options, strict=True)]
+    for batched, single in zip(together, alone, strict=True):
+        assert [note_tuples(v.score.tracks[t]) for v in batched for t in range(len(v.score.tracks))] == [
+            note_tuples(v.score.tracks[t]) for v in single for t in range(len(v.score.tracks))
+        ]
