@@ -12,7 +12,7 @@ import re
 import warnings
 import zipfile
 import zlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from fractions import Fraction
 from pathlib import Path
 
@@ -59,6 +59,7 @@ DEFAULT_VELOCITY = 80
 MAX_UNZIPPED_BYTES = 20 * 1024 * 1024
 MAX_ARCHIVE_ENTRIES = 100
 _CHUNK = 1 << 16
+SEPARATE_VOICES = 0.8  # share of the busiest voice's bars each voice needs to be a track
 _VOICE_ROLES = ("soprano", "alto", "tenor", "bass")
 _ROLE_NAMES = {
     "soprano": ("soprano", "sopran", "canto", "cantus", "s"),
@@ -152,23 +153,25 @@ def score_from_music21(m21score: stream.Score) -> Score:
     tracks: list[Track] = []
     fermatas: list[Fermata] = []
     staff_of_track: list[int] = []
+    grid = _bar_grid(staves)
+    placed = _Placer(staves, grid, m21score)
     for staff_index, staff in enumerate(staves):
-        for voice_notes, voice_fermatas, label in _read_staff(staff):
+        for voice_notes, voice_fermatas, label in _read_staff(staff, grid):
             track = _track_for(staff, label, voice_notes, len(tracks))
             fermatas += [Fermata(tick=t, track=len(tracks)) for t in voice_fermatas]
             tracks.append(track)
             staff_of_track.append(staff_index)
     _assign_choral_roles(tracks, staff_of_track)
     measures = list(staves[0].getElementsByClass(stream.Measure))
-    length = max((_staff_end(s) for s in staves), default=0)
+    length = max([sum(grid[-1]) if grid else 0] + [_staff_end(s) for s in staves if not _measures(s)])
     length = max([length] + [n.end for t in tracks for n in t.notes])
     score = Score(
         title=_title(m21score),
         length=length,
         tracks=tracks,
-        time_signatures=_time_signatures(measures),
-        keys=_keys(staves[0], tracks),
-        tempos=_tempos(m21score),
+        time_signatures=_time_signatures(measures, grid),
+        keys=_keys(staves[0], tracks, placed),
+        tempos=_tempos(m21score, placed),
         fermatas=sorted(fermatas, key=lambda f: (f.tick, f.track)),
     )
     return canonical(score).normalized()  # a spelling is kept where it differs from the key's
@@ -189,24 +192,65 @@ def _staff_end(staff: stream.Stream) -> int:
     return _ticks(last.offset + last.duration.quarterLength)
 
 
-def _read_staff(staff: stream.Stream) -> list[tuple[list[Note], list[int], str]]:
+def _measures(staff: stream.Stream) -> list[stream.Measure]:
+    return list(staff.getElementsByClass(stream.Measure))
+
+
+def _bar_grid(staves: list[stream.Stream]) -> list[tuple[int, int]]:
+    """(start, length) in ticks of each bar, as most staves state it (the first staff on a tie).
+
+    One staff's over-full bar (a stray rest past the barline, a mis-stated tuplet: the first
+    violin's bar 3 in Haydn's op. 1 no. 1, iii) then moves no barline and makes no meter
+    event that no time signature can state, and that staff's later bars stay in step."""
+    per_staff = [[_ticks(m.duration.quarterLength) for m in _measures(staff)] for staff in staves]
+    first = _measures(staves[0])
+    if not first:
+        return []
+    tick = _ticks(first[0].offset)
+    grid = []
+    for index in range(len(per_staff[0])):
+        stated = Counter(lengths[index] for lengths in per_staff if index < len(lengths))
+        length = stated.most_common(1)[0][0]
+        grid.append((tick, length))
+        tick += length
+    return grid
+
+
+class _Placer:
+    """The tick of a key signature or tempo mark on the score's bar grid (see _bar_grid), not
+    on its own staff's count of bars."""
+
+    def __init__(self, staves: list[stream.Stream], grid: list[tuple[int, int]], root: stream.Score) -> None:
+        self.grid, self.root = grid, root
+        self.index = {id(m): i for staff in staves for i, m in enumerate(_measures(staff))}
+
+    def tick(self, element) -> int:
+        measure = element.getContextByClass(stream.Measure)
+        bar = self.index.get(id(measure)) if measure is not None else None
+        if bar is None or bar >= len(self.grid):
+            return _ticks(element.getOffsetInHierarchy(self.root))
+        return self.grid[bar][0] + _ticks(element.getOffsetInHierarchy(measure))
+
+
+def _read_staff(staff: stream.Stream, grid: list[tuple[int, int]]) -> list[tuple[list[Note], list[int], str]]:
     """The voices of one staff: notes (ties merged), fermata ticks, voice label.
 
     Voices that run through the staff (SATB on two staves) become tracks of their own; a
-    second voice that appears only here and there (a divisi, a held note) stays in its staff's
-    track, where it belongs musically.
+    second voice that appears only here and there (a divisi, double stops, a held note) stays in
+    its staff's track, where it belongs musically.
     """
     by_voice: dict[str, list[tuple[int, object]]] = defaultdict(list)
     bars_with_notes: dict[str, int] = defaultdict(int)
-    for measure in staff.getElementsByClass(stream.Measure):
-        base = measure.offset
+    for index, measure in enumerate(_measures(staff)):
+        # where the score's bar starts, which this staff's own count may have lost (see _bar_grid)
+        base = grid[index][0] if index < len(grid) else _ticks(measure.offset)
         for element in measure.notesAndRests:
-            by_voice["1"].append((_ticks(base + element.offset), element))
+            by_voice["1"].append((base + _ticks(element.offset), element))
         bars_with_notes["1"] += bool(measure.notes)
         for voice in measure.voices:
             label = str(voice.id) if voice.id is not None else "1"
             for element in voice.notesAndRests:
-                by_voice[label].append((_ticks(base + voice.offset + element.offset), element))
+                by_voice[label].append((base + _ticks(voice.offset + element.offset), element))
             bars_with_notes[label] += bool(voice.notes)
     if not staff.getElementsByClass(stream.Measure):
         for element in staff.flatten().notesAndRests:
@@ -214,7 +258,10 @@ def _read_staff(staff: stream.Stream) -> list[tuple[list[Note], list[int], str]]
     _check_durations(staff, by_voice)
     labels = sorted(by_voice, key=_voice_order)
     busiest = max(bars_with_notes.values(), default=0)
-    if any(bars_with_notes[label] * 2 < busiest for label in labels):
+    # Voices are parts only when each sings in nearly every bar the busiest one does (SATB on
+    # two staves); double stops and divisi written as a second voice in half or two thirds of
+    # the bars (Haydn op. 1 no. 1, iii: 52-71%) are one instrument's, and stay one track.
+    if any(bars_with_notes[label] < SEPARATE_VOICES * busiest for label in labels):
         merged = [event for label in labels for event in by_voice[label]]
         by_voice = {labels[0]: merged} if labels else {}
     voices = []
@@ -340,27 +387,20 @@ def _assign_choral_roles(tracks: list[Track], staff_of_track: list[int]) -> None
             track.name = track.role.capitalize()
 
 
-def _time_signatures(measures: list[stream.Measure]) -> list[TimeSignature]:
+def _time_signatures(measures: list[stream.Measure], grid: list[tuple[int, int]]) -> list[TimeSignature]:
     bars = []
     current = None
-    for measure in measures:
+    for measure, (start, length) in zip(measures, grid, strict=False):
         current = measure.timeSignature or current or meter.TimeSignature("4/4")
-        bars.append(
-            (
-                _ticks(measure.offset),
-                _ticks(measure.duration.quarterLength),
-                current.numerator,
-                current.denominator,
-            )
-        )
+        bars.append((start, length, current.numerator, current.denominator))
     return time_signatures_from_bars(bars)
 
 
-def _keys(first_staff: stream.Stream, tracks: list[Track]) -> list[KeySignature]:
+def _keys(first_staff: stream.Stream, tracks: list[Track], placed: _Placer) -> list[KeySignature]:
     found: dict[int, KeySignature] = {}
     sharps_only: list[tuple[int, int]] = []
     for signature in first_staff.recurse().getElementsByClass(key.KeySignature):
-        tick = _ticks(signature.getOffsetInHierarchy(first_staff))
+        tick = placed.tick(signature)
         mode = getattr(signature, "mode", None)
         if mode in ("major", "minor", "dorian", "phrygian", "lydian", "mixolydian"):
             found[tick] = KeySignature.from_sharps(tick, signature.sharps, mode)
@@ -374,7 +414,7 @@ def _keys(first_staff: stream.Stream, tracks: list[Track]) -> list[KeySignature]
     return [found[t] for t in sorted(found)]
 
 
-def _tempos(m21score: stream.Score) -> list[Tempo]:
+def _tempos(m21score: stream.Score, placed: _Placer) -> list[Tempo]:
     found: dict[int, Tempo] = {}
     for mark in m21score.recurse().getElementsByClass(tempo.MetronomeMark):
         try:
@@ -382,7 +422,7 @@ def _tempos(m21score: stream.Score) -> list[Tempo]:
         except (ZeroDivisionError, OverflowError):  # music21 divides by the number per minute
             bpm = 0.0
         if bpm is not None:
-            tick = _ticks(mark.getOffsetInHierarchy(m21score))
+            tick = placed.tick(mark)
             check_bpm(float(bpm), f"the tempo mark at tick {tick:,}")
             found.setdefault(tick, Tempo(tick=tick, bpm=round(float(bpm), 3)))
     if 0 not in found:
