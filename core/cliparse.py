@@ -10,6 +10,7 @@ Every parser resolves tracks against the score and raises RequestError naming wh
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Annotated, Any
 
@@ -296,15 +297,45 @@ def _regions_of(score: Score, spec: str | RegionRef | Region, index: int) -> lis
     return [Region(track=t, start=start, end=end) for t in tracks]
 
 
-def parse_option(pair: str) -> tuple[str, Any]:
-    """KEY=VALUE; the value is read as JSON when it can be (numbers, true/false), else as text."""
+MAX_OPTION_DEPTH = 32  # lists and objects inside an option value
+
+
+def parse_option(pair: str, field: str = "--option") -> tuple[str, Any]:
+    """KEY=VALUE; the value is read as JSON when it can be (numbers, true/false), else as text.
+
+    A value that holds NaN or an infinity (JSON as Python reads it allows both), or nests
+    deeper than MAX_OPTION_DEPTH, is refused naming the option: a model's bounds would
+    otherwise say "less than 3" of a NaN, and a deep one would end in a RecursionError.
+    """
     key, sep, value = pair.partition("=")
     if not sep or not key.strip():
-        raise RequestError(f"write options as KEY=VALUE, not {pair!r}", "--option")
+        raise RequestError(f"write options as KEY=VALUE, not {pair!r}", field)
+    key = key.strip()
+    where = f"{field} {key[:64]}"
     try:
-        return key.strip(), json.loads(value)
+        parsed = json.loads(value)
     except json.JSONDecodeError:
-        return key.strip(), value
+        return key, value
+    except RecursionError:  # json's own limit, far past ours
+        raise RequestError(
+            f"the value nests lists or objects more than {MAX_OPTION_DEPTH} deep", where
+        ) from None
+    _check_option_value(parsed, where)
+    return key, parsed
+
+
+def _check_option_value(value: Any, where: str) -> None:
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise RequestError(f"{item} is not a finite number; give a number such as 0.5", where)
+        if isinstance(item, list | dict):
+            if depth + 1 > MAX_OPTION_DEPTH:
+                raise RequestError(
+                    f"the value nests lists or objects more than {MAX_OPTION_DEPTH} deep", where
+                )
+            stack += [(v, depth + 1) for v in (item.values() if isinstance(item, dict) else item)]
 
 
 def parse_options(options_class: type[BaseModel], pairs: list[str], **given: Any) -> BaseModel:

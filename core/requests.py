@@ -56,7 +56,7 @@ from .constraints.base import check_track  # noqa: E402
 class Options(BaseModel):
     """Options every model takes; a model's own Options class extends this one."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # "nan" as text is a float to pydantic
     seed: int | None = Field(default=None, ge=0, le=2**32 - 1, description="None: a random seed.")
     variations: int = Field(default=1, ge=1, le=MAX_VARIATIONS, description="Results to return.")
 

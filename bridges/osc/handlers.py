@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -255,8 +254,8 @@ class _Error(ScorehostError):
 def read_options(args: p.Arguments, reserved: set[str] = _EDIT_KEYS) -> dict[str, Any]:
     """Model options: option=KEY=VALUE, or any KEY=VALUE that is not a key of the request (the
     model's options then refuse an unknown one: nothing is silently ignored). A value is read
-    as JSON when it can be; one that holds NaN or an infinity, or nests deeper than
-    MAX_OPTION_DEPTH, is refused here, naming the option."""
+    as JSON when it can be; one that holds NaN or an infinity, or nests too deep, is refused
+    naming the option (core.cliparse.parse_option, as on the command line)."""
     options: dict[str, Any] = {}
     for key, value in args.pairs:
         if key in ("option", "o"):
@@ -269,36 +268,10 @@ def read_options(args: p.Arguments, reserved: set[str] = _EDIT_KEYS) -> dict[str
     return options
 
 
-MAX_OPTION_DEPTH = 32  # lists and objects inside an option value
-
-
 def _option(pair: str) -> tuple[str, Any]:
     from scorehost.core.cliparse import parse_option
 
-    name = pair.partition("=")[0].strip()
-    try:
-        name, value = parse_option(pair)
-    except RecursionError:  # json's own limit, far past ours
-        value = None
-        deepest = MAX_OPTION_DEPTH + 1
-    else:
-        deepest = 0
-    stack = [(value, 0)]
-    while stack and deepest <= MAX_OPTION_DEPTH:
-        item, depth = stack.pop()
-        if isinstance(item, float) and not math.isfinite(item):
-            raise RequestError(
-                f"{item} is not a finite number; give a number such as 0.5", f"option {p.clip(name, 64)}"
-            )
-        if isinstance(item, list | dict):
-            deepest = max(deepest, depth + 1)
-            stack += [(v, depth + 1) for v in (item.values() if isinstance(item, dict) else item)]
-    if deepest > MAX_OPTION_DEPTH:
-        raise RequestError(
-            f"the value nests lists or objects more than {MAX_OPTION_DEPTH} deep",
-            f"option {p.clip(name, 64)}",
-        )
-    return name, value
+    return parse_option(pair, field="option")
 
 
 def _timeout(args: p.Arguments) -> float | None:

@@ -74,6 +74,23 @@ def test_options_read_json_values():
         parse_option("temperature")
 
 
+@pytest.mark.parametrize(
+    ("pair", "fragment"),
+    [
+        ("temperature=NaN", "nan is not a finite number"),
+        ("temperature=1e999", "inf is not a finite number"),
+        ('x=[1, {"a": -Infinity}]', "-inf is not a finite number"),
+        ("x=" + "[" * 33 + "]" * 33, "more than 32 deep"),
+        ("x=" + "[" * 100_000 + "]" * 100_000, "more than 32 deep"),  # past json's own recursion limit
+    ],
+)
+def test_option_values_that_are_not_finite_or_nest_too_deep_are_refused_naming_the_option(pair, fragment):
+    with pytest.raises(RequestError, match=fragment) as refused:
+        parse_option(pair)
+    assert refused.value.field == f"--option {pair.partition('=')[0]}"
+    assert parse_option("x=" + "[" * 32 + "]" * 32)[0] == "x"
+
+
 def test_missing_satb_voices_are_added_and_the_melody_becomes_soprano():
     melody = Score(length=1920, tracks=[Track(name="Melody")])
     score = add_named_tracks(melody, ["alto,tenor,bass"])
@@ -104,3 +121,15 @@ def test_build_request_adds_role_tracks_and_answers_bad_specs_in_one_error(chora
         build_request("mmm", chorale, ["1:1"], timeout=99999)
     with pytest.raises(RequestError, match="bar 999 is not in the score"):
         build_request("mmm", chorale, ["1:999"])
+
+
+def test_nan_written_as_text_is_refused_by_the_options_model():
+    from scorehost.core.cliparse import parse_options
+    from scorehost.core.requests import Options
+
+    class WithTemperature(Options):
+        temperature: float = 1.0
+
+    for text in ("nan", "inf", "-infinity"):  # not JSON, so read as text, which pydantic makes a float
+        with pytest.raises(RequestError, match="finite number"):
+            parse_options(WithTemperature, [f"temperature={text}"])
