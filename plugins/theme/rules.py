@@ -98,9 +98,11 @@ def _pitched_with_notes(score: Score, theme: Theme) -> list[int]:
 
 
 def _retrieved(request: EditRequest, vocab: Vocab, theme_context: int) -> ThemeChoice:
-    score = request.score
-    before = min(r.start for r in request.regions)
-    track = melody_track(_without_regions(request))
+    score = _without_regions(request)
+    track = melody_track(score)
+    # The context before the first region on the melody's track; all of the melody when no
+    # region writes it (a new track under it).
+    before = min((r.start for r in request.regions if r.track == track), default=None)
     found = find_theme(score, track, before=before) if track is not None else None
     if found is None:
         raise RequestError(

@@ -202,3 +202,25 @@ def test_requests_batched_together_get_what_each_gets_alone():
         assert [note_tuples(v.score.tracks[t]) for v in batched for t in range(len(v.score.tracks))] == [
             note_tuples(v.score.tracks[t]) for v in single for t in range(len(v.score.tracks))
         ]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_engine_contract_holds_for_a_new_track_and_a_retrieved_theme(seed):
+    from scorehost.core.testing import check_model
+
+    score = tune()
+    score = score.model_copy(update={"tracks": [*score.tracks, Track(name="Second", program=41)]})
+    bars = score.bars()
+    regions = [
+        Region(track=1, start=0, end=bars[12].end),  # a new track under the first strain
+        Region(track=0, start=bars[13].start - 480, end=bars[16].end - 480),
+    ]
+    request = EditRequest(
+        model="theme", score=score, regions=regions, constraints=[PitchRange(track=1, low=48, high=67)]
+    )
+    job = LocalJob()
+    variations = check_model(TINY, request, {"seed": seed, "variations": 2}, job=job)
+    assert any(w.startswith("theme: bars 1-4") for w in job.warnings)
+    for variation in variations:
+        new = variation.score.tracks[1].notes
+        assert new and all(48 <= n.pitch <= 67 for n in new)
