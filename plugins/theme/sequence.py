@@ -41,12 +41,12 @@ def marked(cell: Cell, vocab: Vocab) -> list[int]:
     return [vocab["Theme_Start"]] * cell.opens + list(cell.tokens or []) + [vocab["Theme_End"]] * cell.closes
 
 
-def tracks_block(timesigs: list[int], rows: list[TrackRow], vocab: Vocab) -> list[int]:
+def tracks_block(timesigs: list[int | None], rows: list[TrackRow], vocab: Vocab) -> list[int]:
     out: list[int] = []
     for row in rows:
         out += [vocab["Track_Start"], vocab.program_token(row.program, row.is_drum)]
         for timesig, cell in zip(timesigs, row.cells, strict=True):
-            out += [vocab["Bar_None"], timesig]
+            out += [vocab["Bar_None"]] + ([timesig] if timesig is not None else [])  # a meter with no token
             out += [vocab["Infill_Bar"]] if cell.tokens is None else marked(cell, vocab)
         out.append(vocab["Track_End"])
     return out
@@ -58,7 +58,9 @@ def theme_sequence(timesigs: list[int], rows: list[TrackRow], vocab: Vocab) -> l
     return [vocab["BOS_None"], *tracks_block(timesigs, plain, vocab), vocab["EOS_None"]]
 
 
-def window_prompt(timesigs: list[int], rows: list[TrackRow], vocab: Vocab, theme: list[int] | None = None):
+def window_prompt(
+    timesigs: list[int | None], rows: list[TrackRow], vocab: Vocab, theme: list[int] | None = None
+):
     """The decoder's sequence up to the first FillBar_Start (which the sampler adds). theme:
     the theme sequence, for the prompt baseline, which reads it as a prefix."""
     return [vocab["BOS_None"], *theme_prefix(theme, vocab), *tracks_block(timesigs, rows, vocab)]

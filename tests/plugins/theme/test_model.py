@@ -224,3 +224,23 @@ def test_the_engine_contract_holds_for_a_new_track_and_a_retrieved_theme(seed):
     for variation in variations:
         new = variation.score.tracks[1].notes
         assert new and all(48 <= n.pitch <= 67 for n in new)
+
+
+def test_context_bars_in_a_meter_without_a_token_are_read_and_written_bars_refused():
+    from scorehost.core.score import TimeSignature
+
+    score = tune()
+    bars = score.bars()
+    odd = TimeSignature(tick=bars[12].start, numerator=11, denominator=8)
+    back = TimeSignature(tick=bars[12].start + 2640, numerator=3, denominator=4)
+    changed = score.model_copy(update={"time_signatures": [*score.time_signatures[:2], odd, back]})
+    later = changed.bars()
+    theme = Theme(start=0, end=bars[5].start - 480, track=0)
+    region = Region(track=0, start=later[13].start, end=later[14].end)  # right after the 11/8 bar
+    results, _ = fill(
+        TINY, EditRequest(model="theme", score=changed, regions=[region], constraints=[theme]), 2, 1
+    )
+    assert written(results[0].score, region)
+    inside = Region(track=0, start=later[12].start, end=later[12].end)
+    message = refusal(EditRequest(model="theme", score=changed, regions=[inside], constraints=[theme]))
+    assert "11/8" in message
