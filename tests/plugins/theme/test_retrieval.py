@@ -106,3 +106,20 @@ def test_ties_between_groups_go_to_the_earliest_theme():
     found = find_theme(Score(length=8 * bar, tracks=[Track(notes=sorted(notes, key=Note.key))]))
     assert found is not None and found.bars == 2
     assert [o.bar for o in found.occurrences] == [0, 6]
+
+
+def test_the_theme_is_the_earliest_member_of_the_largest_group_not_its_centre():
+    # X at bar 0, Y at bar 4, Z at bar 8: Y shares 6 of 8 notes with X and with Z, but X and Z
+    # only 4. Y's group {X, Y, Z} is the largest; its earliest member, X, is the theme.
+    bar = 1920
+    x = [60, 62, 64, 65, 67, 69, 71, 72]
+    y = [60, 62, 64, 65, 67, 69, 50, 48]  # X with its last two notes changed
+    z = [80, 82, 64, 65, 67, 69, 50, 48]  # Y with its first two changed
+
+    def at(pitches, first_bar):
+        return [Note(start=first_bar * bar + i * 480, duration=480, pitch=p) for i, p in enumerate(pitches)]
+
+    notes = at(x, 0) + at(y, 4) + at(z, 8)
+    found = find_theme(Score(length=12 * bar, tracks=[Track(notes=notes)]))
+    assert found is not None and found.theme.bar == 0
+    assert [(o.bar, o.similarity) for o in found.occurrences] == [(0, 1.0), (4, 0.75), (8, 0.5)]
