@@ -23,7 +23,7 @@ def bar_positions(bar: Bar) -> int:
 def bar_tokens(notes: list[Note], bar: Bar, is_drum: bool, vocab: Vocab) -> list[int]:
     """The tokens of the notes that start in the bar, sorted by onset, pitch and length.
 
-    Onsets are floored to the position grid, lengths and velocities rounded to the nearest
+    Onsets go to the nearest position of the bar, lengths and velocities to the nearest
     token; a note whose pitch has no token (a drum key outside General MIDI's percussion
     range) is left out, and so is a second note of the same pitch at the same position.
     """
@@ -57,7 +57,10 @@ def bar_tokens(notes: list[Note], bar: Bar, is_drum: bool, vocab: Vocab) -> list
 
 
 def _position(note: Note, bar: Bar, step: int, vocab: Vocab) -> int:
-    return min(max(0, note.start - bar.start) // step, len(vocab.positions) - 1)
+    """The nearest position of the bar (not the one before: a note played or rendered a few
+    ticks early, as mma's grooves and human players put them, belongs on the beat it leads)."""
+    last = min(bar_positions(bar), len(vocab.positions)) - 1
+    return min(max(0, note.start - bar.start + step // 2) // step, last)
 
 
 def bar_notes(tokens: list[int], bar: Bar, vocab: Vocab) -> list[Note]:

@@ -43,12 +43,16 @@ def _pc_hist(notes: list[Note]) -> np.ndarray:
 
 
 def groove_similarity(a: list[Note], b: list[Note], start: int, end: int, step: int = 120) -> float:
-    """1 minus the share of sixteenth slots where one has an onset and the other not."""
+    """1 minus the share of sixteenth slots where one has an onset and the other not.
+
+    An onset counts in its nearest slot: mma's grooves (and players) put notes a few ticks
+    early, and flooring sent those to the slot before, scattering one chord over two.
+    """
     slots = max(1, (end - start) // step)
     va, vb = np.zeros(slots, bool), np.zeros(slots, bool)
     for notes, v in ((a, va), (b, vb)):
         for n in notes:
-            v[min(slots - 1, (n.start - start) // step)] = True
+            v[min(slots - 1, max(0, n.start - start + step // 2) // step)] = True
     return 1.0 - float(np.mean(va != vb))
 
 

@@ -54,6 +54,18 @@ def test_notes_sharing_a_position_are_written_low_to_high():
     assert names.count("Position_4") == 1
 
 
+def test_onsets_go_to_the_nearest_position_inside_the_bar():
+    # mma's random timing: a chord due on beat 2 (tick 480) played 12 and 5 ticks early
+    bar = Bar(0, 1, 0, 1920, TimeSignature(tick=0, numerator=4))
+    notes = [Note(start=468, duration=200, pitch=55), Note(start=475, duration=200, pitch=59),
+             Note(start=487, duration=200, pitch=62), Note(start=1915, duration=5, pitch=64)]  # fmt: skip
+    names = [vocab().tokens[i] for i in bar_tokens(notes, bar, False, vocab())]
+    assert [n for n in names if n.startswith("Position")] == [
+        "Position_4",
+        "Position_15",
+    ]  # the last stays in its bar
+
+
 def test_tokens_decode_to_the_notes_on_the_grid():
     bar = Bar(0, 1, 1920, 3840, TimeSignature(tick=0, numerator=4))
     notes = [Note(start=1920, duration=480, pitch=60, velocity=79), Note(start=1920, duration=240, pitch=64, velocity=111),

@@ -26,6 +26,9 @@ def test_pitch_class_similarity():
 def test_groove_similarity_counts_onset_slots():
     assert groove_similarity([n(0, 60), n(480, 60)], [n(0, 40), n(480, 50)], 0, 1920) == 1.0
     assert groove_similarity([n(0, 60)], [n(120, 60)], 0, 1920) == 1 - 2 / 16
+    assert (
+        groove_similarity([n(468, 60), n(1915, 60)], [n(480, 62), n(1800, 60)], 0, 1920) == 1.0
+    )  # nearest slot
 
 
 def test_baseline_copies_the_nearest_bar_outside_the_span():
