@@ -73,3 +73,10 @@ def test_train_resumes_and_exports_both_networks(tmp_path):
     for stem in (STEM, BASELINE_STEM):
         stats = json.loads((out / "best" / f"{stem}.json").read_text())["training"]
         assert stats["test_nll"] > 0 and stats["data"] == str(folder)
+    # --init: a new run starts both networks from the exported weights, in their shape
+    again = tmp_path / "again"
+    args[args.index("--out") + 1], args[args.index("--weights") + 1] = str(again), str(again / "best")
+    args[args.index("--dim") + 1] = "64"  # ignored: the weights' shape is used
+    third = CliRunner().invoke(train_command, [*args, "--init", str(out / "best")])
+    assert third.exit_code == 0 and "starting from the weights" in third.output, third.output
+    assert load_network("cpu", again / "best", STEM)[0].config.dim == 32
