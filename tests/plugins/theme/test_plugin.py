@@ -1,0 +1,47 @@
+"""The theme plugin is not offered until it ships: no model without trained weights and a model
+card, not a built-in; its hooks stay cheap (no torch or numpy to list it)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import scorehost.plugins.theme as plugin
+from scorehost.core.host import DEFAULT_PLUGINS
+from scorehost.plugins.theme.weights import shipped
+
+
+def test_no_model_is_registered_without_shipped_weights_and_a_card():
+    assert not shipped()  # nothing trained ships yet
+    registered = []
+    plugin.register_models(registered.append)
+    assert registered == []
+    assert "scorehost.plugins.theme" not in DEFAULT_PLUGINS
+
+
+def test_shipped_needs_weights_and_the_card(tmp_path, monkeypatch):
+    import scorehost.plugins.theme.weights as weights
+
+    monkeypatch.setattr(weights, "MODEL_CARD", tmp_path / "MODEL_CARD.md")
+    (tmp_path / "theme.safetensors").write_bytes(b"")
+    (tmp_path / "theme.json").write_text("{}")
+    assert not weights.shipped(tmp_path)  # weights without a card with held-out figures
+    (tmp_path / "MODEL_CARD.md").write_text("# theme\n")
+    assert weights.shipped(tmp_path)
+    (tmp_path / "theme.safetensors").unlink()
+    assert not weights.shipped(tmp_path)
+
+
+def test_listing_the_plugin_and_its_model_imports_no_torch_or_numpy():
+    code = (
+        "import sys, click\n"
+        "import scorehost.plugins.theme as p\n"
+        "from scorehost.plugins.theme.model import ThemeModel\n"
+        "p.register_models(lambda m: None)\n"
+        "cli = click.Group(commands={'train': click.Group('train'), 'eval': click.Group('eval')})\n"
+        "p.register_commands(cli)\n"
+        "ThemeModel.Options.model_json_schema()\n"
+        "print(sorted(m for m in ('torch', 'numpy', 'music21') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stderr
