@@ -197,4 +197,4 @@ class ThemeNet(nn.Module):
         for i, block in enumerate(self.blocks):
             x = block(x, mask[:, None], cache, i, cache.memory[i], cache.memory_valid, gate_t, queries)
         cache.valid = every
-        return self.head(self.norm(x))[:, -1]
+        return self.head(self.norm(x[:, -1]))  # only the last token is drawn from
