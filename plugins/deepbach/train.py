@@ -114,7 +114,9 @@ def train(
     rng = np.random.default_rng(state["step"])
     gen = torch.Generator().manual_seed(state["step"])
     bar = tqdm(initial=int(budget.spent), total=int(budget.seconds), unit="s", desc="deepbach")
-    while budget.keep_training():
+    started_at = state["step"]
+    # one step and a checkpoint at least, even when the data took the whole budget
+    while budget.keep_training() or state["step"] == started_at:
         for group in opt.param_groups:
             group["lr"] = learning_rate(lr, budget.spent, budget.training_seconds, state["step"], warmup=300)
         tokens, meta = sample_windows(splits["train"], batch, net_config.window, rng)

@@ -24,6 +24,8 @@ class Budget:
     there is still time for the last checkpoint (validation, test, export), so that the run
     ends on time. The time a checkpoint needs is the longest one measured so far, or, before
     the first, the caller's estimate. `spent` carries the time of earlier runs (a resumed one).
+    The train loops take one step and a checkpoint even when nothing is left, so that every run
+    saves what it did; only then can a run end past its budget.
     """
 
     def __init__(self, seconds: float, spent: float = 0.0, clock: Callable[[], float] = time.monotonic):

@@ -63,9 +63,20 @@ def test_train_mmm_with_a_minutes_budget_ends_on_time(tmp_path):
     folder, out = data_folder(tmp_path), tmp_path / "run"
     config = {"context": 512, "dim": 32, "layers": 1, "heads": 2}
     started = time.monotonic()
-    state = train(out, out / "best", folder, 0.2, 2, config, 1e-3, 10**6, 1, "cpu")
+    state = train(out, out / "best", folder, 0.5, 2, config, 1e-3, 10**6, 1, "cpu")
     wall = time.monotonic() - started
     assert state["step"] > 0 and (out / "best" / "mmm.json").exists()
-    # data, training and the last checkpoint (valid, test, export) inside the 12 s: before,
-    # the data (about 1.5 s here) and the checkpoint (as long again) came on top
-    assert wall <= 0.2 * 60 + 2, wall
+    # data, training and the last checkpoint (valid, test, export) inside the 30 s: before,
+    # the data (1.5 to 10 s here, with other work on the machine) and the checkpoint came on top
+    assert wall <= 0.5 * 60 + 2, wall
+
+
+def test_a_budget_the_data_used_up_still_trains_one_step_and_saves_it(tmp_path):
+    from scorehost.plugins.mmm.train import train
+
+    from ..mmm.test_train import data_folder
+
+    folder, out = data_folder(tmp_path), tmp_path / "run"
+    config = {"context": 512, "dim": 32, "layers": 1, "heads": 2}
+    state = train(out, out / "best", folder, 0.001, 2, config, 1e-3, 10**6, 1, "cpu")
+    assert state["step"] == 1 and (out / "best" / "mmm.json").exists() and (out / "log.json").exists()
