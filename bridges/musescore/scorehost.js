@@ -378,7 +378,7 @@ function voiceWriter(staff, voice, at) {
                 var chord = placeCursor(staff, voice, at).element;
                 for (var p = 1; p < pitches.length; p++) {
                     var note = newElement(Element.NOTE);
-                    note.pitch = pitches[p];  // MuseScore spells it from the key
+                    note.pitch = pitches[p];
                     chord.add(note);
                 }
                 stale = true;
@@ -386,6 +386,70 @@ function voiceWriter(staff, voice, at) {
             at += ticks;
         }
     };
+}
+
+// ---- spelling (as core/spelling.py spells: a note's own spelling, else its key's) ----------
+
+var NATURAL = [0, 2, 4, 5, 7, 9, 11];  // pitch class of C D E F G A B
+var FIFTHS = [0, 2, 4, -1, 1, 3, 5];  // each letter's place on the line of fifths from C
+var SCALES = { major: [0, 2, 4, 5, 7, 9, 11], minor: [0, 2, 3, 5, 7, 8, 10], dorian: [0, 2, 3, 5, 7, 9, 10],
+    phrygian: [0, 1, 3, 5, 7, 8, 10], lydian: [0, 2, 4, 6, 7, 9, 11], mixolydian: [0, 2, 4, 5, 7, 9, 10],
+    aeolian: [0, 2, 3, 5, 7, 8, 10], locrian: [0, 1, 3, 5, 6, 8, 10] };
+var MODE_DEGREE = { major: 0, dorian: 1, phrygian: 2, lydian: 3, mixolydian: 4, minor: 5, aeolian: 5, locrian: 6 };
+var MODE_OFFSET = { major: 0, dorian: 2, phrygian: 4, lydian: 5, mixolydian: 7, minor: 9, aeolian: 9, locrian: 11 };
+var MAJOR_CHROMATIC = { 1: 0, 3: 2, 6: 3, 8: 4, 10: 6 }, MINOR_CHROMATIC = { 1: 1, 4: 2, 6: 3, 9: 5, 11: 6 };
+
+function mod(a, n) {
+    return ((a % n) + n) % n;
+}
+
+// The key's own letter (0-6 from C) for a pitch: its scale letter, or the usual alteration.
+function keyLetter(pitch, key) {
+    var scale = SCALES[key.mode] || SCALES.major, offset = mod(pitch - key.tonic, 12);
+    var sharps = mod(mod(key.tonic - (MODE_OFFSET[key.mode] || 0), 12) * 7, 12);  // of its signature
+    if (sharps > 6)
+        sharps -= 12;
+    var tonicLetter = mod(mod(sharps * 4, 7) + (MODE_DEGREE[key.mode] || 0), 7);
+    var step = scale.indexOf(offset);
+    if (step < 0)
+        step = (["major", "lydian", "mixolydian"].indexOf(key.mode) >= 0 ? MAJOR_CHROMATIC : MINOR_CHROMATIC)[offset];
+    return mod(tonicLetter + step, 7);
+}
+
+// MuseScore's tonal pitch class of a result note: E# is 25, F 13 (C is 14, one step a fifth).
+function tpcOf(note, keys) {
+    var letter, key = keys[0];
+    for (var k = 0; k < keys.length; k++)
+        if (keys[k].tick <= note.start)
+            key = keys[k];
+    if (note.spelling)
+        letter = "CDEFGAB".indexOf(note.spelling.charAt(0));
+    else
+        letter = keyLetter(note.pitch, key);
+    var alter = mod(note.pitch - NATURAL[letter] + 6, 12) - 6;
+    return 14 + FIFTHS[letter] + 7 * alter;
+}
+
+// MuseScore spells an added note from the key signature alone (F, not the E sharp that leads
+// to F sharp minor): once a voice is written, each of its notes in [start, end), tied parts and
+// repeated pieces included, takes the spelling of the result note that sounds there.
+function spellVoice(staff, voice, notes, start, end) {
+    var cursor = curScore.newCursor();
+    cursor.track = staff * 4 + voice;
+    cursor.rewind(0);
+    while (cursor.segment && cursor.tick < end) {
+        var element = cursor.element, tick = cursor.tick;
+        if (tick >= start && element && element.type === Element.CHORD)
+            for (var i = 0; i < element.notes.length; i++) {
+                var note = element.notes[i];
+                var source = notes.filter(function (n) { return n.pitch === note.pitch && n.start <= tick && tick < n.start + n.duration; })[0];
+                if (source && source.tpc !== undefined) {
+                    note.tpc1 = source.tpc;
+                    note.tpc2 = source.tpc;
+                }
+            }
+        cursor.next();
+    }
 }
 
 // Notes grouped into chords (same onset and length) and chords into at most `count` voices of
@@ -505,9 +569,10 @@ function writeRegion(place, notes, start, end, barlines) {
     var spread = spreadVoices(notes, place.voices.length);
     var split = 0;
     for (var v = 0; v < place.voices.length; v++) {
-        if (v === 0 || v < spread.voices.length)
+        if (v === 0 || v < spread.voices.length) {
             split += writeChords(place.staff, place.voices[v], spread.voices[v] || [], start, end, barlines);
-        else if (place.clear && place.voices[v] > 0)
+            spellVoice(place.staff, place.voices[v], notes, start, end);
+        } else if (place.clear && place.voices[v] > 0)
             clearVoice(place.staff, place.voices[v], start, end);
     }
     return { split: split, shortened: spread.shortened };
@@ -537,6 +602,7 @@ function edit(settings, optionNames, prepare, report) {
             for (var r = 0; r < plan.regions.length; r++) {
                 var region = plan.regions[r];
                 var notes = result.tracks[region.track].notes.filter(function (n) { return n.start >= region.start && n.start < region.end; });
+                notes.forEach(function (n) { n.tpc = tpcOf(n, result.keys); });
                 var written = writeRegion(plan.places[region.track], notes, region.start, region.end, barlines);
                 split += written.split;
                 shortened += written.shortened;

@@ -9,6 +9,7 @@ import pytest
 
 from scorehost.core.score import Note, note_tuples
 from scorehost.core.scoreio import read_score, write_score
+from scorehost.core.spelling import spelling_of
 
 from ...conftest import CHORALE, corpus_path
 from .conftest import MSCORE, SERVER_LOG, run_plugin
@@ -18,8 +19,14 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_harmonizes_a_melody_on_the_upper_staff(server, tmp_path):
-    chorale = read_score(corpus_path(CHORALE))
+# BWV 66.6 in F sharp minor; BWV 156.6 in C major, where (seed 3) the model writes an A flat
+# in an F minor chord that MuseScore, spelling from the key signature alone, writes as G sharp
+@pytest.mark.parametrize(
+    ("name", "spelled", "options"),
+    [(CHORALE, "E#", {"seed": 3}), ("bach/bwv156.6", "Ab", {"seed": 3, "iterations": 8})],
+)
+def test_harmonizes_a_melody_on_the_upper_staff(server, tmp_path, name, spelled, options):
+    chorale = read_score(corpus_path(name))
     soprano = chorale.tracks[0]
     empty_bass_staff = chorale.tracks[3].model_copy(update={"notes": []})
     exercise = chorale.model_copy(
@@ -29,7 +36,7 @@ def test_harmonizes_a_melody_on_the_upper_staff(server, tmp_path):
         }
     )
     source = write_score(exercise, tmp_path / "exercise.musicxml")
-    saved, log = run_plugin(server, source, tmp_path)
+    saved, log = run_plugin(server, source, tmp_path, options=options)
     assert saved.exists(), log
     result = read_score(saved)
     assert [t.role for t in result.tracks] == ["soprano", "alto", "tenor", "bass"], log
@@ -38,6 +45,29 @@ def test_harmonizes_a_melody_on_the_upper_staff(server, tmp_path):
         covered = sum(n.duration for n in voice.notes)
         assert covered >= 0.9 * chorale.length, (voice.name, covered)
     assert "wrote 3 region(s)" in log
+    # spelled as scorehost spells new notes, for the key and the harmony
+    respelled = _respelled(result, [1, 2, 3])
+    written = [
+        (n, m)
+        for t in (1, 2, 3)
+        for n, m in zip(result.tracks[t].notes, respelled.tracks[t].notes, strict=True)
+    ]
+    assert [spelling_of(n, result) for n, _ in written] == [spelling_of(m, respelled) for _, m in written]
+    assert spelled in {spelling_of(n, result) for n, _ in written}
+
+
+def _respelled(score, tracks: list[int]):
+    """The score with those tracks' spellings worked out again, as the server spells results."""
+    from scorehost.core.spelling import spell_written
+
+    stripped = [
+        t.model_copy(update={"notes": [n.model_copy(update={"spelling": None}) for n in t.notes]})
+        if i in tracks
+        else t
+        for i, t in enumerate(score.tracks)
+    ]
+    spans = {i: [(0, score.length)] for i in tracks}
+    return spell_written(score.model_copy(update={"tracks": stripped}), spans)
 
 
 def test_fills_the_bars_where_lower_voices_are_missing(server, tmp_path):
