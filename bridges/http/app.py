@@ -38,6 +38,7 @@ from scorehost.core.scoreio import check_note_count, read_score, read_score_byte
 from scorehost.core.scorejson import score_from_json
 from scorehost.core.settings import Settings
 
+from .apidocs import install_api_docs
 from .auth import TokenCheck
 from .hosts import HostCheck
 from .limits import BodySizeLimit
@@ -164,7 +165,10 @@ def create_app(
         description="Region inpainting for symbolic music: rewrite these cells, keep the rest, obey these constraints.",
         version="1",
         lifespan=lifespan,
+        docs_url=None,  # served from the installed swagger-ui-bundle, not a CDN (apidocs.py)
+        redoc_url=None,
     )
+    install_api_docs(app)
     # Outermost last: the Host check, then the token, then the body's size, then the app.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, timeout=body_timeout)
     app.add_middleware(TokenCheck, token=settings.token)
