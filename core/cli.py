@@ -179,7 +179,7 @@ def edit(
         model_id, score, regions, constraints, _options(options, variations, seed), timeout
     )
     result = _run(request, device)
-    for path in _write_variations(result, output, overwrite):
+    for path in write_variations(result, output, overwrite):
         click.echo(f"wrote {path}")
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -249,7 +249,9 @@ def _options(pairs, variations: int | None, seed: int | None) -> dict[str, Any]:
     return options
 
 
-def _write_variations(result: EditResult, output: Path, overwrite: bool) -> list[Path]:
+def write_variations(result: EditResult, output: Path, overwrite: bool) -> list[Path]:
+    """Write each variation of a result: OUT for one, OUT-1, OUT-2, ... for several (the
+    command line and the client both write this way)."""
     if len(result.variations) == 1:
         targets = [output]
     else:

@@ -79,7 +79,7 @@ def _ticks(quarters) -> int:
 
 def read_musicxml(path: Path) -> Score:
     archive = path.suffix.lower() == ".mxl" and zipfile.is_zipfile(path)
-    data = _unzipped(path) if archive else None
+    data = unzipped_score(path) if archive else None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -107,7 +107,7 @@ def read_musicxml(path: Path) -> Score:
         raise ScoreReadError(f"{path.name} is not a valid score: {pydantic_message(exc)}") from exc
 
 
-def _unzipped(path: Path) -> bytes:
+def unzipped_score(path: Path) -> bytes:
     """The score inside a .mxl archive, unpacked within MAX_ARCHIVE_ENTRIES and
     MAX_UNZIPPED_BYTES; the sizes the archive states are not trusted, the bytes are counted.
     The score is the entry music21 would pick: the first .xml or .musicxml outside META-INF."""

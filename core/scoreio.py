@@ -110,9 +110,9 @@ def _check_musicxml_notes(path: Path, max_notes: int) -> None:
     parsing 140,000 notes (15.5 MB, under the file limit) took minutes, then the count refused
     it. A .mxl's score is unpacked within the archive limits first."""
     if path.suffix.lower() == ".mxl" and zipfile.is_zipfile(path):
-        from .musicxml import _unzipped  # the archive limits, checked as music21's reading does
+        from .musicxml import unzipped_score  # the archive limits, checked as music21's reading does
 
-        data = _unzipped(path)
+        data = unzipped_score(path)
     else:
         data = path.read_bytes()
     if _count(data, b"<note") <= max_notes:

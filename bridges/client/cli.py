@@ -392,7 +392,7 @@ def _http_edit(
     conf: dict, input_path: Path, output: Path, model_id: str, regions, constraints, options
 ) -> list[Path]:
     """Read the score here, send it as score-JSON, poll the job, write the result here."""
-    from scorehost.core.cli import _write_variations, check_output
+    from scorehost.core.cli import check_output, write_variations
     from scorehost.core.cliparse import build_request, parse_option
     from scorehost.core.requests import EditResult
     from scorehost.core.scoreio import read_score
@@ -419,7 +419,7 @@ def _http_edit(
         error = job.get("error") or {}
         raise ClientError(f"job {job['id']} {job['status']}: {error.get('message', '')}")
     result = EditResult.model_validate(_http(conf, "GET", f"/v1/jobs/{job['id']}/result"))
-    return _write_variations(result, output, False)
+    return write_variations(result, output, False)
 
 
 def _csv(text: str) -> list[str]:
