@@ -2,7 +2,7 @@
 music, in one run.
 
 - NLL: nats per fill token of each network on fixed held-out examples.
-- For each held-out piece (up to --pieces), its melody's bars after the theme (CASE_BARS of
+- For each held-out piece (--pieces of them, evenly spaced through the split), its melody's bars after the theme (CASE_BARS of
   them) are emptied and written by each model, the theme named; the true continuation is the
   third row. On the written melody:
   - theme recurrence: the share of its 2-bar segments within the retrieval's distance of the
@@ -172,7 +172,8 @@ def main(weights: Path, cache: Path, data: Path | None, split: str, pieces: int,
     examples = fixed_examples([p for _, _, p in named], vocab, models["theme"].net.config, 256, seed=7)
     nll = held_out_nll({k: m.net for k, m in models.items()}, examples, vocab, device)
     report = {f"{split}_nll": {k: round(v, 4) for k, v in nll.items()}}
-    report |= run_cases(models, named[:pieces], seed)
+    # evenly spaced through the (name-sorted) split, so every collection is in the sample
+    report |= run_cases(models, named[:: max(1, len(named) // max(pieces, 1))][:pieces], seed)
     if as_json:
         click.echo(json.dumps(report, indent=1))
         return
