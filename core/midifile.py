@@ -2,21 +2,25 @@
 
 Written files are type 1 at 480 ticks per quarter: a conductor track with title, meter, key,
 tempo and markers, then one track per score track, on the track's channel (see
-write_channels). What MIDI cannot say by itself (a track's role, a key's church mode,
+write_channels), with its notes and its controller events (control changes, pitch bends,
+aftertouch) at their ticks. What MIDI cannot say by itself (a track's role, a key's church mode,
 fermatas) travels in text and marker events that other programs show harmlessly, so a score
 survives score -> MIDI -> score exactly.
 """
 
 from __future__ import annotations
 
+import io
 from collections import defaultdict, deque
 from pathlib import Path
 
 import mido
 
-from .errors import ScoreReadError, first_line
+from .errors import LimitExceeded, ScoreReadError, first_line
 from .score import (
+    MAX_CONTROLS,
     TICKS_PER_QUARTER,
+    Control,
     Fermata,
     KeySignature,
     Marker,
@@ -44,13 +48,77 @@ _PITCH_CLASS = {
 
 
 def read_midi(path: Path) -> Score:
-    with path.open("rb") as handle:
-        _check_header(handle.read(14), path.name)
+    data = path.read_bytes()
+    _check_header(data[:14], path.name)
+    _check_controls(data, path.name)
     try:
-        midi = mido.MidiFile(str(path), clip=True)
+        midi = mido.MidiFile(file=io.BytesIO(data), clip=True)
     except Exception as exc:  # mido raises OSError, EOFError, ValueError, KeyError...
         raise ScoreReadError(f"{path.name} is not a readable MIDI file ({first_line(exc)})") from exc
     return score_from_midi(midi, title_fallback=path.stem)
+
+
+def _check_controls(data: bytes, name: str) -> None:
+    """Refuse a file with more controller events than a score may hold before mido reads it:
+    mido makes an object of every event, some 10 us and 600 bytes each, so a file of millions
+    of pitch bends (3 bytes each, under the file limit) took minutes and gigabytes before the
+    score's limit refused it. The scan walks the events as mido does and stops at the limit;
+    where the file stops making sense it stops too and leaves the verdict to mido."""
+    if len(data) < 2 * MAX_CONTROLS:  # an event takes 2 bytes or more: it cannot hold more
+        return
+    count = 0
+    tracks = int.from_bytes(data[10:12], "big")
+    pos = 8 + int.from_bytes(data[4:8], "big")
+    for _ in range(tracks):
+        if data[pos : pos + 4] != b"MTrk":
+            return
+        end = min(len(data), pos + 8 + int.from_bytes(data[pos + 4 : pos + 8], "big"))
+        i, status = pos + 8, 0
+        pos = end
+        while i < end:
+            while i < end and data[i] & 0x80:  # the delta time
+                i += 1
+            i += 1
+            if i >= end:
+                break
+            byte = data[i]
+            if byte & 0x80:
+                i += 1
+                if byte == 0xFF:  # meta: type, length, data; no running status
+                    i += 1
+                    length, i = _variable_int(data, i, end)
+                    i += length
+                    continue
+                status = byte
+            if status >= 0xF0 or not status:
+                if status in (0xF0, 0xF7) and byte & 0x80:  # sysex: length, data
+                    length, i = _variable_int(data, i, end)
+                    i += length
+                    continue
+                break  # running status without a status, or after sysex: mido decides
+            high = status & 0xF0
+            if high in _CONTROL_STATUS:
+                count += 1
+                if count > MAX_CONTROLS:
+                    raise LimitExceeded(
+                        f"{name} holds more than {MAX_CONTROLS:,} controller events (control changes, "
+                        f"pitch bends, aftertouch); the limit is {MAX_CONTROLS:,}"
+                    )
+            i += 1 if high in (0xC0, 0xD0) else 2
+
+
+_CONTROL_STATUS = frozenset({0xA0, 0xB0, 0xD0, 0xE0})  # polytouch, control change, aftertouch, bend
+
+
+def _variable_int(data: bytes, i: int, end: int) -> tuple[int, int]:
+    value = 0
+    while i < end:
+        byte = data[i]
+        i += 1
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            break
+    return value, i
 
 
 def _check_header(header: bytes, name: str) -> None:
@@ -114,12 +182,15 @@ def score_from_midi(midi: mido.MidiFile, title_fallback: str = "") -> Score:
     reader = _Reader(midi.ticks_per_beat)
     tracks: list[Track] = []
     first_track_of: dict[int, int] = {}  # MIDI track number -> its first score track
+    strays: list[tuple[int, str, list[Control]]] = []  # controls of a channel their track does not play
     for number, midi_track in enumerate(midi.tracks):
         conductor = number == 0 and midi.type == 1
-        found = _read_track(reader, midi_track, None if conductor else number)
+        found, stray = _read_track(reader, midi_track, None if conductor else number)
         if found:
             first_track_of[number] = len(tracks)
         tracks += found
+        strays += stray
+    tracks = _with_strays(tracks, strays)
     unset = [t.model_copy(update={"channel": None}) for t in tracks]
     if [t.channel for t in tracks] == write_channels(unset):
         tracks = unset  # the channels the writer picks anyway: so score -> MIDI -> score is exact
@@ -158,8 +229,30 @@ def _with_start(events: dict[int, object], default):
     return [events[t] for t in sorted(events)]
 
 
-def _read_track(reader: _Reader, midi_track, number: int | None) -> list[Track]:
-    """Score tracks found in one MIDI track: one per channel that plays or sets a program.
+def _with_strays(tracks: list[Track], strays: list[tuple[int, str, list[Control]]]) -> list[Track]:
+    """The tracks with the controls of MIDI tracks that do not play their channel (a DAW's setup
+    track, a conductor track's volumes, a reset sent on all channels) moved onto the first track
+    that plays that channel: a channel's controls act on it from any MIDI track, so they are
+    written back with the same effect. Controls of a channel no track plays make a track of
+    their own, at the end."""
+    tracks = list(tracks)
+    for channel, name, controls in strays:
+        index = next((i for i, t in enumerate(tracks) if t.channel == channel), None)
+        if index is None:
+            tracks.append(
+                Track(name=name, channel=channel, is_drum=channel == DRUM_CHANNEL, controls=controls)
+            )
+        else:
+            merged = sorted([*tracks[index].controls, *controls], key=lambda c: c.tick)
+            tracks[index] = tracks[index].model_copy(update={"controls": merged})
+    return tracks
+
+
+def _read_track(
+    reader: _Reader, midi_track, number: int | None
+) -> tuple[list[Track], list[tuple[int, str, list[Control]]]]:
+    """Score tracks found in one MIDI track, one per channel that plays or sets a program, and
+    the controls of channels it does not play, as (channel, track name, controls).
 
     number is the MIDI track's position, None for the conductor track of a type 1 file.
     """
@@ -167,6 +260,7 @@ def _read_track(reader: _Reader, midi_track, number: int | None) -> list[Track]:
     name, role = "", None
     programs: dict[int, int] = {}
     notes: dict[int, list[Note]] = defaultdict(list)
+    controls: dict[int, list[Control]] = defaultdict(list)
     sounding: dict[tuple[int, int], deque] = defaultdict(deque)
     for msg in midi_track:
         raw += msg.time
@@ -188,17 +282,18 @@ def _read_track(reader: _Reader, midi_track, number: int | None) -> list[Track]:
             if queue:
                 start, velocity = queue.popleft()
                 notes[msg.channel].append(_note(start, tick, msg.note, velocity))
+        elif msg.type in _CONTROL_KINDS:
+            controls[msg.channel].append(_control(msg, tick))
     end = reader.tick(raw)
     reader.length = max(reader.length, end)
     for (channel, pitch), queue in sounding.items():  # notes never released end with the track
         for start, velocity in queue:
             notes[channel].append(_note(start, end, pitch, velocity))
-    if number is None and not notes:
+    if number is None and not notes:  # the conductor track: its name is the title
         reader.title = name
-        return []
+        return [], [(channel, "", controls[channel]) for channel in sorted(controls)]
     channels = sorted(set(notes) | set(programs))
-    if not channels:
-        return []
+    strays = [(channel, name, controls[channel]) for channel in sorted(set(controls) - set(channels))]
     return [
         Track(
             name=name,
@@ -207,9 +302,33 @@ def _read_track(reader: _Reader, midi_track, number: int | None) -> list[Track]:
             is_drum=channel == DRUM_CHANNEL,
             role=role,
             notes=notes.get(channel, []),
+            controls=controls.get(channel, []),
         )
         for channel in channels
-    ]
+    ], strays
+
+
+_CONTROL_KINDS = frozenset({"control_change", "pitchwheel", "aftertouch", "polytouch"})
+
+
+def _control(msg: mido.Message, tick: int) -> Control:
+    if msg.type == "control_change":
+        return Control(tick=tick, kind="control_change", number=msg.control, value=msg.value)
+    if msg.type == "polytouch":
+        return Control(tick=tick, kind="polytouch", number=msg.note, value=msg.value)
+    if msg.type == "pitchwheel":
+        return Control(tick=tick, kind="pitchwheel", value=msg.pitch)
+    return Control(tick=tick, kind="aftertouch", value=msg.value)
+
+
+def _control_message(control: Control, channel: int) -> mido.Message:
+    if control.kind == "control_change":
+        return mido.Message("control_change", channel=channel, control=control.number, value=control.value)
+    if control.kind == "polytouch":
+        return mido.Message("polytouch", channel=channel, note=control.number, value=control.value)
+    if control.kind == "pitchwheel":
+        return mido.Message("pitchwheel", channel=channel, pitch=control.value)
+    return mido.Message("aftertouch", channel=channel, value=control.value)
 
 
 def _note(start: int, end: int, pitch: int, velocity: int) -> Note:
@@ -293,13 +412,17 @@ def _track_events(score: Score, index: int, track: Track, channel: int) -> mido.
     for f in score.fermatas:
         if f.track == index:
             events.append((f.tick, 1, mido.MetaMessage("marker", text=_FERMATA)))
+    # At equal ticks, releases go before controls, and controls before onsets: repeated notes do
+    # not overlap, a pedal pressed at a tick holds the notes starting there and not those
+    # ending there. Controls on one tick keep their order (sorting is stable).
+    for control in track.controls:
+        events.append((control.tick, 3, _control_message(control, channel)))
     for n in track.notes:
-        # At equal ticks, releases go before onsets so repeated notes do not overlap.
         events.append((n.end, 2, mido.Message("note_off", channel=channel, note=n.pitch, velocity=0)))
         events.append(
             (
                 n.start,
-                3,
+                4,
                 mido.Message("note_on", channel=channel, note=n.pitch, velocity=n.velocity),
             )
         )

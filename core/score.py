@@ -30,6 +30,9 @@ MAX_BARS = 5_000
 MAX_TICKS = MAX_BARS * 4 * TICKS_PER_QUARTER  # 5,000 bars of 4/4: about 2 h 45 min at 120 bpm
 MAX_TRACKS = 64
 MAX_EVENTS = 20_000  # of each map: time signatures, keys, tempos, fermatas, markers
+# Controller events (control changes, pitch bends, aftertouch) of all tracks together: a
+# producer's file with pedal, expression and bends all through holds some thousands a track.
+MAX_CONTROLS = 200_000
 MIN_BPM, MAX_BPM = 1.0, 1000.0
 # A track index in requests and constraints: a JSON integer, never true/false or 1.0.
 TrackIndex = Annotated[int, Field(ge=0, strict=True)]
@@ -150,6 +153,44 @@ class Marker(BaseModel):
     text: str = Field(max_length=200)
 
 
+ControlKind = Literal["control_change", "pitchwheel", "aftertouch", "polytouch"]
+# The kinds that name a controller (control_change) or a note (polytouch) in `number`.
+_NUMBERED = frozenset({"control_change", "polytouch"})
+
+
+class Control(BaseModel):
+    """A controller event of a track, on the track's channel: a control change (sustain pedal,
+    volume, pan, expression...), a pitch bend, channel aftertouch or polyphonic aftertouch."""
+
+    model_config = _strict
+    tick: int = Field(ge=0)
+    kind: ControlKind
+    number: int | None = Field(
+        default=None,
+        ge=0,
+        le=127,
+        description="Controller number (control_change) or note (polytouch); null for the others.",
+    )
+    value: int = Field(ge=-8192, le=8191, description="0..127; a pitchwheel's bend is -8192..8191 (0: none).")
+
+    @model_validator(mode="after")
+    def _fits_its_kind(self) -> Control:
+        if (self.number is not None) != (self.kind in _NUMBERED):
+            needs = "needs a number" if self.kind in _NUMBERED else "takes no number"
+            raise ValueError(f"a {self.kind} event {needs}")
+        if self.kind != "pitchwheel" and not 0 <= self.value <= 127:
+            raise ValueError(f"a {self.kind} value is 0..127, not {self.value}")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _without_empty_number(self, handler):
+        # Pitch bends and aftertouch have no number: leave it out of JSON rather than write null.
+        data = handler(self)
+        if isinstance(data, dict) and data.get("number", "") is None:
+            del data["number"]
+        return data
+
+
 class Track(BaseModel):
     model_config = _strict
     name: str = Field(default="", max_length=200)
@@ -163,6 +204,10 @@ class Track(BaseModel):
     is_drum: bool = False
     role: str | None = Field(default=None, max_length=40)
     notes: list[Note] = Field(default_factory=list)
+    controls: list[Control] = Field(
+        default_factory=list,
+        description="Controller events in tick order (events on one tick keep their order).",
+    )
 
     def sorted_notes(self) -> list[Note]:
         return sorted(self.notes, key=Note.key)
@@ -259,9 +304,15 @@ class Score(BaseModel):
     def note_count(self) -> int:
         return sum(len(t.notes) for t in self.tracks)
 
+    def control_count(self) -> int:
+        return sum(len(t.controls) for t in self.tracks)
+
     def normalized(self) -> Score:
-        """The same score with notes sorted, so equal music compares equal."""
-        tracks = [t.model_copy(update={"notes": t.sorted_notes()}) for t in self.tracks]
+        """The same score with notes sorted and controls in tick order, so equal music compares equal."""
+        tracks = [
+            t.model_copy(update={"notes": t.sorted_notes(), "controls": sorted(t.controls, key=_tick)})
+            for t in self.tracks
+        ]
         fermatas = sorted(self.fermatas, key=lambda f: (f.tick, -1 if f.track is None else f.track))
         markers = sorted(self.markers, key=lambda m: (m.tick, m.text))
         return self.model_copy(update={"tracks": tracks, "fermatas": fermatas, "markers": markers})
@@ -283,6 +334,14 @@ def check_limits(score: Score) -> None:
                     f"the note at tick {note.start:,} ends at tick {note.end:,}, past the limit of {_TICKS_LIMIT}",
                     f"tracks[{i}].notes[{j}]",
                 )
+    controls = score.control_count()
+    if controls > MAX_CONTROLS:
+        raise LimitExceeded(
+            f"the score has {controls:,} controller events; the limit is {MAX_CONTROLS:,}", "tracks"
+        )
+    for i, track in enumerate(score.tracks):
+        for j, control in enumerate(track.controls):
+            check_tick(control.tick, f"tracks[{i}].controls[{j}].tick")
     check_tick(score.length, "length")
     for name in ("time_signatures", "keys", "tempos", "fermatas", "markers"):
         events = getattr(score, name)
@@ -322,6 +381,10 @@ def bar_count(score: Score) -> int:
         if limit > ts.tick:
             count += -(-(limit - ts.tick) // ts.bar_ticks)
     return count
+
+
+def _tick(event) -> int:
+    return event.tick
 
 
 def _event_at(events: Iterable, tick: int):

@@ -2,6 +2,7 @@
 and track indices that are integers, not booleans."""
 
 import json
+from pathlib import Path
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
@@ -11,9 +12,11 @@ from scorehost.core.errors import LimitExceeded, ScoreReadError
 from scorehost.core.requests import EditRequest, Region, check_request, parse_request
 from scorehost.core.score import (
     MAX_BARS,
+    MAX_CONTROLS,
     MAX_EVENTS,
     MAX_TICKS,
     MAX_TRACKS,
+    Control,
     Marker,
     Note,
     Score,
@@ -134,3 +137,22 @@ def test_a_track_index_is_an_integer(value):
     with pytest.raises(ScoreReadError, match="fermatas.0.track"):
         score_from_json(_score(fermatas=[{"tick": 0, "track": value}]))
     assert Region.model_validate({"track": 1, "start": 0, "end": 480}).track == 1
+
+
+def test_too_many_controller_events_are_refused_naming_the_limit():
+    """MAX_CONTROLS counts every track's controls together: two tracks at half the limit and
+    one more is refused, in code and in score-JSON, with one error naming the limit."""
+    half = MAX_CONTROLS // 2
+    bends = [{"tick": t, "kind": "pitchwheel", "value": t % 8192} for t in range(half)]
+    tracks = [{"controls": bends}, {"controls": [*bends, {"tick": 0, "kind": "aftertouch", "value": 1}]}]
+    with pytest.raises(LimitExceeded) as refused:
+        score_from_json(_score(tracks=tracks))
+    assert str(refused.value) == (
+        f"tracks: the score has {MAX_CONTROLS + 1:,} controller events; the limit is {MAX_CONTROLS:,}"
+    )
+    assert refused.value.code == "too_large"
+    assert score_from_json(_score(tracks=[{"controls": bends}] * 2)).control_count() == MAX_CONTROLS
+    documented = (Path(__file__).parents[2] / "docs" / "score-json.md").read_text()
+    assert f"{MAX_CONTROLS:,} controller events" in documented and f"{MAX_EVENTS:,} events" in documented
+    with pytest.raises(LimitExceeded, match="controls"):
+        Score(length=480, tracks=[Track(controls=[Control(tick=10**9, kind="aftertouch", value=0)])])

@@ -15,7 +15,7 @@ import pytest
 from music21 import corpus
 
 from scorehost.core.musicxml import MAX_ARCHIVE_ENTRIES, MAX_UNZIPPED_BYTES
-from scorehost.core.score import MAX_BARS, MAX_TICKS
+from scorehost.core.score import MAX_BARS, MAX_CONTROLS, MAX_TICKS
 from scorehost.core.scoreio import MAX_FILE_BYTES, read_score
 
 FILES = Path(__file__).parent / "files"
@@ -88,6 +88,19 @@ def _many_notes(path: Path) -> None:
 
 MANY_BARS = 4_403
 MANY = MANY_BARS * 32
+BENDS = 6_000_000
+
+
+def _pitch_bends(path: Path) -> None:
+    """18 MB of MIDI, under the file limit: one note held under 6 million pitch bends a tick
+    apart, 3 bytes each in running status. mido makes an object of every event (about 10 us
+    and 600 bytes each): a minute and gigabytes before the score's limit could refuse it."""
+    bends = b"\x00\xe0\x00\x40" + b"\x01\x00\x40" * (BENDS - 1)
+    events = b"\x00\x90\x3c\x50" + bends + b"\x00\x80\x3c\x00\x00\xff\x2f\x00"
+    header = b"MThd" + (6).to_bytes(4, "big") + (0).to_bytes(2, "big") + (1).to_bytes(2, "big")
+    header += (480).to_bytes(2, "big")
+    path.write_bytes(header + b"MTrk" + len(events).to_bytes(4, "big") + events)
+
 
 CASES = {  # file (or maker) -> what the one line must say
     "huge_delta.mid": f"past the limit of {MAX_TICKS:,} ticks",  # a 0x0FFFFFFF delta at 1 tick per beat
@@ -102,6 +115,7 @@ CASES = {  # file (or maker) -> what the one line must say
     "lying.mxl": "is not a readable MusicXML archive",
     "many_notes.musicxml": f"many_notes.musicxml holds {MANY:,} notes; the limit is 50,000",
     "many_notes.mxl": f"many_notes.mxl holds {MANY:,} notes; the limit is 50,000",
+    "pitch_bends.mid": f"pitch_bends.mid holds more than {MAX_CONTROLS:,} controller events",
 }
 MAKERS = {
     "bomb.mxl": _bomb,
@@ -109,8 +123,9 @@ MAKERS = {
     "lying.mxl": _lying,
     "many_notes.musicxml": _many_notes,
     "many_notes.mxl": _many_notes,
+    "pitch_bends.mid": _pitch_bends,
 }
-LARGE = {"many_notes.musicxml"}  # under the file limit, as the issue's 15.5 MB file was
+LARGE = {"many_notes.musicxml", "pitch_bends.mid"}  # under the file limit, as the issue's 15.5 MB file was
 
 
 def _limited() -> None:
