@@ -36,7 +36,11 @@ def spans_by_track(regions: list[Region]) -> dict[int, list[tuple[int, int]]]:
 
 
 def merge_result(original: Score, generated: Score, regions: list[Region]) -> Score:
-    """The original score with the regions' notes taken from the generated one."""
+    """The original score with the regions' notes taken from the generated one.
+
+    Everything else of a track comes from the original (name, channel, role, controller
+    events), so what a model leaves out of its tracks is not lost; only the program follows
+    the model's (the instrument constraint sets it)."""
     if len(generated.tracks) != len(original.tracks):
         raise ScorehostError(
             f"the model returned {len(generated.tracks)} tracks for a score of {len(original.tracks)}"
