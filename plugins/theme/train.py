@@ -168,7 +168,9 @@ def train(out: Path, weights: Path, data: Path | None, minutes: float, batch: in
     budget.expect(16 * timed(lambda: held_out_nll(nets.both(), sample, vocab, device)))
     bar = tqdm(initial=int(budget.spent), total=int(budget.seconds), unit="s", desc="theme")
     nets.train()
-    while budget.keep_training():
+    started_at = state["step"]
+    # one step and a checkpoint at least, even when the data took the whole budget
+    while budget.keep_training() or state["step"] == started_at:
         for group in opt.param_groups:
             group["lr"] = learning_rate(lr, budget.spent, budget.training_seconds, state["step"])
         examples = [

@@ -80,3 +80,14 @@ def test_train_resumes_and_exports_both_networks(tmp_path):
     third = CliRunner().invoke(train_command, [*args, "--init", str(out / "best")])
     assert third.exit_code == 0 and "starting from the weights" in third.output, third.output
     assert load_network("cpu", again / "best", STEM)[0].config.dim == 32
+
+
+def test_a_budget_the_data_used_up_still_trains_one_step_and_saves_it(tmp_path):
+    folder, out = tunes_folder(tmp_path), tmp_path / "run"
+    args = ["--data", str(folder), "--out", str(out), "--weights", str(out / "best"), "--minutes", "0.001",
+            "--batch", "2", "--dim", "32", "--layers", "1", "--encoder-layers", "1", "--heads", "2",
+            "--context", "512", "--theme-context", "128", "--threads", "1"]  # fmt: skip
+    result = CliRunner().invoke(train_command, args)
+    assert result.exit_code == 0, result.output
+    assert [e["step"] for e in json.loads((out / "log.json").read_text())] == [1]
+    assert (out / "checkpoint.pt").exists() and (out / "best" / f"{STEM}.safetensors").exists()
