@@ -72,9 +72,24 @@ def build_problem(request: EditRequest, vocab: Vocab) -> Problem:
     problem = Problem(
         score, tracks, grid, encode_meta(score, tracks), writable, _base_allowed(vocab, writable), vocab
     )
+    _rest_after_the_melody(problem)
     _apply_constraints(problem, request, vocab)
     _check_satisfiable(problem)
     return problem
+
+
+def _rest_after_the_melody(problem: Problem) -> None:
+    """Written voices rest once a soprano that is context has sounded its last note: deepbach
+    harmonizes a melody, and a score that runs on past its melody gets no bass under nothing
+    (the network mostly rested there by itself, not always; transpose.silent_melody warns)."""
+    if problem.writable[0].any():
+        return  # the soprano is written too: the music does not end with it
+    notes = problem.score.tracks[problem.tracks[0]].notes
+    if not notes:
+        return
+    end = -(-max(n.end for n in notes) // STEP)
+    problem.allowed[1:, end:, :] = False
+    problem.allowed[1:, end:, REST] = True
 
 
 def _writable(grid: np.ndarray, tracks: list[int], spans: dict) -> np.ndarray:
