@@ -123,7 +123,7 @@ class MMM(Model):
 
     def _decode(self, jobs: list[_Job], rows: list[tuple[_Job, Working]]) -> None:
         """Run pass k of every variation of every job together, for k = 0, 1, ..."""
-        from scorehost.plugins.lib.sampling import Sampling, sample_rows
+        from scorehost.plugins.lib.sampling import Sampling, job_reporter, sample_rows
 
         from .window import build_rows, take_notes
 
@@ -145,7 +145,7 @@ class MMM(Model):
                     self.vocab,
                     batch_rows,
                     sampling,
-                    _reporter([live[i][0] for i in indices], k, rounds),
+                    job_reporter([live[i][0] for i in indices], k, rounds),
                 )
             for (j, w), (row, specs) in zip(live, built, strict=True):
                 if j.stopped:  # cancelled or out of time: its rows may be half drawn
@@ -177,19 +177,3 @@ class MMM(Model):
 def candidate_seed(seed: int, candidate: int) -> int:
     """Candidate 0 is the variation's own seed, so candidates=1 draws what it always drew."""
     return (seed + candidate * 1_000_003) % 2**32
-
-
-def _reporter(jobs: list[_Job], k: int, rounds: int):
-    """progress() for sample_rows: report to every job; False once all of them have stopped."""
-
-    def report(fraction: float) -> bool:
-        for j in jobs:
-            if j.stopped:
-                continue
-            try:
-                j.job.progress((k + fraction) / rounds)
-            except ScorehostError as exc:
-                j.stopped = exc
-        return not all(j.stopped for j in jobs)
-
-    return report
