@@ -68,9 +68,18 @@ class _Segment:
     line: Line
 
 
-def find_theme(score: Score, track: int | None = None, before: int | None = None) -> FoundTheme | None:
+def find_theme(
+    score: Score,
+    track: int | None = None,
+    before: int | None = None,
+    *,
+    theme_by: int | None = None,
+    skip: tuple[tuple[int, int], ...] = (),
+) -> FoundTheme | None:
     """The theme of the track (default: the melody, see melody_track), from segments that
-    end by tick `before` (default: the whole piece); None when nothing repeats."""
+    end by tick `before` (default: the whole piece) and overlap no span of `skip` (ticks);
+    with `theme_by`, the largest group whose theme ends by that tick (its other occurrences
+    may come later). None when nothing repeats."""
     track = melody_track(score) if track is None else track
     if track is None:
         return None
@@ -79,8 +88,12 @@ def find_theme(score: Score, track: int | None = None, before: int | None = None
     whole = [b for b in bars if not b.is_partial]
     notes = top_line(score.tracks[track].notes)
     for length in LENGTHS:
-        segments = [s for s in _segments(notes, whole, length, upbeat) if before is None or s.end <= before]
-        group = _largest_group(segments)
+        segments = [
+            s
+            for s in _segments(notes, whole, length, upbeat)
+            if (before is None or s.end <= before) and not any(s.start < e and b < s.end for b, e in skip)
+        ]
+        group = _largest_group(segments, theme_by)
         if group is not None:
             return FoundTheme(track, length, group)
     return None
@@ -177,12 +190,13 @@ def _segments(notes: list[Note], bars: list[Bar], length: int, upbeat: int) -> l
     return out
 
 
-def _largest_group(segments: list[_Segment]) -> tuple[Occurrence, ...] | None:
-    """The winning group: most members, then the earliest theme, then the most alike."""
+def _largest_group(segments: list[_Segment], theme_by: int | None = None) -> tuple[Occurrence, ...] | None:
+    """The winning group: most members, then the earliest theme, then the most alike; with
+    theme_by, only groups whose theme ends by that tick."""
     best, best_rank = None, None
     for seed in segments:
         group = _group(seed, segments)
-        if len(group) < 2:
+        if len(group) < 2 or (theme_by is not None and group[0].end > theme_by):
             continue
         rank = (len(group), -group[0].start, sum(o.similarity for o in group))
         if best_rank is None or rank > best_rank:

@@ -47,7 +47,7 @@ class ThemeChoice:
         text = f"theme: {self.bars_label(score)} of track {names}"
         if self.retrieved:
             text += ", taken from the context before the region (retrieval"
-            text += f"; it recurs at bar {', '.join(map(str, self.recurs_at))})" if self.recurs_at else ")"
+            text += f"; it recurs at {_bar_list(self.recurs_at)})" if self.recurs_at else ")"
         return text
 
     def bars_label(self, score: Score) -> str:
@@ -59,6 +59,13 @@ class ThemeChoice:
         ]
         bars = bars or touched
         return f"bars {bars[0].number}-{bars[-1].number}" if len(bars) > 1 else f"bar {bars[0].number}"
+
+
+def _bar_list(numbers: list[int]) -> str:
+    """bar 9, bars 9 and 26, bars 9, 17 and 26."""
+    if len(numbers) == 1:
+        return f"bar {numbers[0]}"
+    return f"bars {', '.join(map(str, numbers[:-1]))} and {numbers[-1]}"
 
 
 def _overlap(bar, start: int, end: int) -> int:
@@ -100,14 +107,16 @@ def _pitched_with_notes(score: Score, theme: Theme) -> list[int]:
 def _retrieved(request: EditRequest, vocab: Vocab, theme_context: int) -> ThemeChoice:
     score = _without_regions(request)
     track = melody_track(score)
-    # The context before the first region on the melody's track; all of the melody when no
-    # region writes it (a new track under it).
-    before = min((r.start for r in request.regions if r.track == track), default=None)
-    found = find_theme(score, track, before=before) if track is not None else None
+    # The theme comes from the context before the first region on the melody's track (from
+    # anywhere in the melody when no region writes it: a new track under it); it may recur
+    # anywhere in the context, after the region too.
+    written = tuple((r.start, r.end) for r in request.regions if r.track == track)
+    before = min((start for start, _ in written), default=None)
+    found = find_theme(score, track, theme_by=before, skip=written) if track is not None else None
     if found is None:
         raise RequestError(
-            "no theme was given and none repeats in the context before the region; name one "
-            "(e.g. --constraint theme:1-4)",
+            "no theme was given, and no phrase before the region comes back elsewhere in the "
+            "score; name one (e.g. --constraint theme:1-4)",
             "constraints",
         )
     bars = score.bars()

@@ -128,8 +128,23 @@ def test_without_a_theme_the_opening_phrase_is_retrieved_and_reported():
     results, job = fill(TINY, EditRequest(model="theme", score=score, regions=[region]), 1, 1)
     assert job.warnings and job.warnings[0].startswith("theme: bars 1-4 of track 0")
     assert (
-        "taken from the context before the region" in job.warnings[0] and "recurs at bar 9" in job.warnings[0]
+        "taken from the context before the region" in job.warnings[0]
+        and "recurs at bars 9 and 26" in job.warnings[0]
     )
+    assert_context_kept(score, results[0].score, [region])
+
+
+def test_a_theme_that_recurs_only_after_the_region_is_retrieved():
+    """Bars 9-24 written: the A phrase of bars 1-4 comes back before them nowhere (bars 5-8 are
+    B), but at bar 26, after them; it is the theme, taken from before the region."""
+    score = tune()
+    bars = {b.number: b for b in score.bars()}
+    region = Region(track=0, start=bars[9].start, end=bars[24].end)
+    results, job = fill(TINY, EditRequest(model="theme", score=score, regions=[region]), 2, 1)
+    assert job.warnings == [
+        "theme: bars 1-4 of track 0 (Track 1), taken from the context before the region "
+        "(retrieval; it recurs at bar 26)"
+    ]
     assert_context_kept(score, results[0].score, [region])
 
 
@@ -176,7 +191,7 @@ def test_a_region_on_a_drum_track_is_refused():
 def test_no_theme_named_and_none_repeating_is_refused():
     score = tune(4)  # The Fun at Donnybrook: nothing repeats
     region = Region(track=0, start=bars_span(score, 8, 9)[0], end=bars_span(score, 8, 9)[1])
-    assert "none repeats in the context before the region" in refusal(
+    assert "no phrase before the region comes back elsewhere in the score" in refusal(
         EditRequest(model="theme", score=score, regions=[region])
     )
 

@@ -77,6 +77,19 @@ def test_before_limits_the_search_to_the_context_before_a_region():
     assert all(o.end <= bars[13].start for o in found.occurrences)
 
 
+def test_a_theme_before_a_region_may_recur_after_it():
+    score = oneills(DANIEL_OCONNELL)
+    bars = score.bars()
+    region = (bars[9].start, bars[25].start)  # the second A (bar 9) is written over
+    assert find_theme(score, before=region[0]) is None  # bars 1-8 are A B: nothing repeats
+    found = find_theme(score, theme_by=region[0], skip=(region,))
+    assert found is not None and found.bars == 4
+    assert [o.bar for o in found.occurrences] == [1, 26]
+    assert found.theme.end <= region[0]
+    # a group whose earliest member is past theme_by is passed over
+    assert find_theme(score, theme_by=bars[2].start) is None
+
+
 def test_retrieval_is_deterministic():
     for index in (DANIEL_OCONNELL, 14, 15, 37):
         score = oneills(index)
