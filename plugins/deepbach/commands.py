@@ -59,8 +59,25 @@ def train_command(**given) -> None:
     show_default=True,
     help="Encoded-corpus cache.",
 )
-@click.option("--limit", type=int, default=None, help="Harmonize only the first N test chorales.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--set",
+    "split",
+    type=click.Choice(["test", "valid", "folk"]),
+    default="test",
+    show_default=True,
+    help="Whose melodies to harmonize: the test or valid chorales' sopranos (beside Bach's own), "
+    "or twelve folk melodies of music21's Essen collection (2/4, 3/4, 4/4, 6/8).",
+)
+@click.option("--limit", type=int, default=None, help="Harmonize only the first N melodies of the set.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the first variation.")
+@click.option(
+    "--variations",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Harmonizations of each melody (seeds seed, seed+1, ...).",
+)
+@click.option("--nll/--no-nll", default=True, show_default=True, help="Measure the held-out NLL first.")
 @click.option(
     "-O",
     "--option",
@@ -70,7 +87,8 @@ def train_command(**given) -> None:
 )
 @click.option("--device", default=None, help="cpu, cuda; default: CUDA when present.")
 def eval_command(**given) -> None:
-    """Held-out (valid, test) per-cell NLL and voice-leading faults of test-chorale harmonizations."""
+    """Held-out (valid, test) per-cell NLL, and the harmony and voice leading of harmonized sopranos
+    beside Bach's."""
     from .evaluate import main
 
     main(**given)

@@ -112,6 +112,33 @@ def check_voice(track: Track, name: str) -> None:
             )
 
 
+# ---- beats ---------------------------------------------------------------------------------
+
+
+def beat_ticks(numerator: int, denominator: int) -> int:
+    """Ticks of one beat: the denominator's note, or its dotted value in compound meters (6/8,
+    9/8, 12/8, 6/16...: the dotted quarter of 6/8)."""
+    unit = 4 * 480 // denominator
+    return 3 * unit if is_compound(numerator, denominator) else unit
+
+
+def is_compound(numerator: int, denominator: int) -> bool:
+    return denominator >= 8 and numerator > 3 and numerator % 3 == 0
+
+
+def beat_starts(score: Score) -> list[int]:
+    """The tick of every beat of the piece, counted from each bar's nominal start (a pickup's
+    beats are the last ones of a full bar)."""
+    ticks = []
+    for bar in score.bars():
+        ts = bar.time_signature
+        nominal = bar.end - ts.bar_ticks if bar.index == 0 and bar.is_partial else bar.start
+        beat = beat_ticks(ts.numerator, ts.denominator)
+        first = bar.start + (-(bar.start - nominal)) % beat
+        ticks.extend(range(first, bar.end, beat))
+    return ticks
+
+
 # ---- score -> grid -----------------------------------------------------------------------
 
 

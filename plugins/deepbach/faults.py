@@ -27,6 +27,14 @@ def _note(midi: int, sharps: int) -> note.Note:
     return note.Note(spell(midi, sharps))
 
 
+@cache
+def _parallels(u1: int, u2: int, l1: int, l2: int, sharps: int) -> tuple[bool, bool]:
+    """music21's parallelFifth() and parallelUnisonOrOctave() of one motion (cached: a score
+    repeats its motions, and music21 takes a millisecond a quartet)."""
+    quartet = voiceLeading.VoiceLeadingQuartet(*(_note(p, sharps) for p in (u1, u2, l1, l2)))
+    return quartet.parallelFifth(), quartet.parallelUnisonOrOctave()
+
+
 def _sonorities(score: Score, tracks: list[int]) -> list[tuple[int, list[int | None], list[bool]]]:
     """(tick, pitch sounding in each voice or None, whether each voice strikes there), in time order."""
     voices = [sorted(score.tracks[t].notes, key=lambda n: n.start) for t in tracks]
@@ -53,9 +61,9 @@ def count_faults(score: Score, tracks: list[int], ranges: list[tuple[int, int]])
                 pitches = (before[upper], after[upper], before[lower], after[lower])
                 if not (struck[upper] and struck[lower]) or None in pitches:
                     continue
-                quartet = voiceLeading.VoiceLeadingQuartet(*(_note(p, sharps) for p in pitches))
-                counts["parallel_fifths"] += quartet.parallelFifth()
-                counts["parallel_octaves"] += quartet.parallelUnisonOrOctave()
+                fifth, octave = _parallels(*pitches, sharps)
+                counts["parallel_fifths"] += fifth
+                counts["parallel_octaves"] += octave
     for _, sounding, _ in sonorities:
         for upper, lower in zip(sounding, sounding[1:], strict=False):
             counts["crossings"] += upper is not None and lower is not None and upper < lower
