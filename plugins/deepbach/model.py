@@ -115,7 +115,7 @@ class DeepBach(Model):
 
         super().check(request, options)
         shift = melody_shift(request, self._vocabulary())
-        build_problem(transpose_request(request, shift) if shift else request, self._vocabulary())
+        build_problem(transpose_request(request, shift) if shift else request, self._vocabulary(), shift)
 
     def inpaint(self, request: EditRequest, options: DeepBachOptions, job: JobContext) -> list[Variation]:
         return self.inpaint_batch([(request, options, job)])[0]
@@ -146,10 +146,11 @@ class DeepBach(Model):
         shift = melody_shift(request, self.vocab)
         if shift:
             job.warn(
-                f"the melody was transposed {shift:+d} semitones into the soprano range for sampling, and back"
+                f"the melody was transposed {shift:+d} semitones into the soprano range for sampling, and back; "
+                "the voices written under it were kept inside their ranges at the melody's own pitch"
             )
         shifted = transpose_request(request, shift) if shift else request
-        problem = build_problem(shifted, self.vocab)
+        problem = build_problem(shifted, self.vocab, shift)
         seeds = options.seeds()
         return _Item(request, shifted, shift, problem, seeds, job, [Chain(problem, seed) for seed in seeds])
 

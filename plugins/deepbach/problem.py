@@ -46,7 +46,10 @@ class Problem:
     keep_rhythm: dict[int, list[Note]] = field(default_factory=dict)  # voice -> its region notes
 
 
-def build_problem(request: EditRequest, vocab: Vocab) -> Problem:
+def build_problem(request: EditRequest, vocab: Vocab, shift: int = 0) -> Problem:
+    """The request as a grid problem. shift: semitones the request was transposed by for
+    sampling (transpose.melody_shift); the written voices then keep inside their ranges at the
+    user's pitch as well as at the sampling pitch."""
     score = request.score
     tracks = voice_tracks(score)
     spans = spans_by_track(request.regions)
@@ -70,12 +73,40 @@ def build_problem(request: EditRequest, vocab: Vocab) -> Problem:
     _clear_cut_holds(grid, writable)
     grid[writable] = MASK
     problem = Problem(
-        score, tracks, grid, encode_meta(score, tracks), writable, _base_allowed(vocab, writable), vocab
+        score,
+        tracks,
+        grid,
+        encode_meta(score, tracks),
+        writable,
+        _base_allowed(vocab, writable, shift),
+        vocab,
     )
     _rest_after_the_melody(problem)
     _apply_constraints(problem, request, vocab)
+    if shift:
+        _check_register(problem, request, shift)
     _check_satisfiable(problem)
     return problem
+
+
+def register_ranges(vocab: Vocab, shift: int) -> list[tuple[int, int]]:
+    """Each voice's range at the sampling pitch that is inside its range at the user's pitch too
+    (the request was moved by shift semitones to sample it, and the result moves back)."""
+    return [(max(low, low + shift), min(high, high + shift)) for low, high in vocab.ranges]
+
+
+def _check_register(problem: Problem, request: EditRequest, shift: int) -> None:
+    """Refuse when a written voice would keep less than an octave of its range at the user's
+    pitch: the melody then lies too far from the soprano range for a four-voice chorale under it."""
+    ranged = {c.track for c in request.constraints if isinstance(c, PitchRange)}
+    for voice, (low, high) in enumerate(register_ranges(problem.vocab, shift)):
+        if problem.writable[voice].any() and problem.tracks[voice] not in ranged and high - low < 12:
+            where = "below" if shift > 0 else "above"
+            raise RequestError(
+                f"the melody lies {abs(shift)} semitones {where} the soprano range deepbach writes, too far "
+                f"for the {VOICES[voice]} to stay in its range under it; transpose the melody by an octave, "
+                f"or give the {VOICES[voice]} a pitch_range constraint"
+            )
 
 
 def _rest_after_the_melody(problem: Problem) -> None:
@@ -114,11 +145,11 @@ def _clear_cut_holds(grid: np.ndarray, writable: np.ndarray) -> None:
                     grid[voice, step] = REST
 
 
-def _base_allowed(vocab: Vocab, writable: np.ndarray) -> np.ndarray:
+def _base_allowed(vocab: Vocab, writable: np.ndarray, shift: int) -> np.ndarray:
     allowed = np.zeros((*writable.shape, vocab.size), dtype=bool)
     allowed[:, :, REST] = True
     allowed[:, :, HOLD] = True
-    for voice, (low, high) in enumerate(vocab.ranges):
+    for voice, (low, high) in enumerate(register_ranges(vocab, shift)):
         allowed[voice, :, vocab.token(low) : vocab.token(high) + 1] = True
     starts = writable & ~np.concatenate([np.zeros((4, 1), dtype=bool), writable[:, :-1]], axis=1)
     allowed[starts, HOLD] = False  # a written note cannot continue a context note

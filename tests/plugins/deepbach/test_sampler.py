@@ -224,3 +224,51 @@ def test_check_refuses_bad_requests_before_queueing(chorale, vocab):
     request = EditRequest(model="deepbach", score=score, regions=[Region(track=1, start=10, end=100)])
     with pytest.raises(RequestError, match="covers no sixteenth"):
         DeepBach().check(request, DeepBach.Options())
+
+
+def _melody_lowered(score, lowest: int):
+    """The score's soprano alone, moved down so its lowest note is `lowest`, over empty voices."""
+    soprano = score.tracks[0]
+    down = min(n.pitch for n in soprano.notes) - lowest
+    notes = [n.model_copy(update={"pitch": n.pitch - down}) for n in soprano.notes]
+    voices = [Track(name=r.capitalize(), role=r) for r in ("alto", "tenor", "bass")]
+    keys = [k.model_copy(update={"tonic": (k.tonic - down) % 12}) for k in score.keys]
+    melody = soprano.model_copy(update={"notes": notes, "role": "soprano"})
+    return score.model_copy(update={"tracks": [melody, *voices], "keys": keys, "fermatas": []})
+
+
+def test_a_low_melody_is_harmonized_with_every_voice_in_its_range_at_its_own_pitch(
+    chorale, tiny_net, vocab, job, tmp_path
+):
+    from music21 import clef, converter
+
+    from scorehost.core.musicxml import write_musicxml
+
+    score = _melody_lowered(chorale("bach/bwv66.6"), 53)  # F3: seven semitones below the soprano range
+    regions = [Region(track=t, start=0, end=score.length) for t in (1, 2, 3)]
+    request = EditRequest(model="deepbach", score=score, regions=regions)
+    model = DeepBach(net=tiny_net(), vocab=vocab)
+    for seed in range(0, 24, 3):
+        job.warnings.clear()
+        for variation in model.inpaint(request, model.Options(seed=seed, variations=3, iterations=4), job):
+            assert variation.score.tracks[0] == score.tracks[0]
+            for t in (1, 2, 3):
+                low, high = vocab.ranges[t]
+                pitches = [n.pitch for n in variation.score.tracks[t].notes]
+                assert pitches and low <= min(pitches) and max(pitches) <= high
+        assert any("transposed +7" in w and "kept inside their ranges" in w for w in job.warnings)
+    write_musicxml(variation.score, tmp_path / "out.musicxml")
+    alto = converter.parse(str(tmp_path / "out.musicxml")).parts[1]
+    assert not isinstance(alto.recurse().getElementsByClass(clef.Clef).first(), clef.BassClef)
+
+
+def test_a_melody_too_low_for_the_voices_under_it_is_refused(chorale, tiny_net, vocab, job):
+    score = _melody_lowered(chorale("bach/bwv66.6"), 48)  # C3: an octave below the soprano range
+    regions = [Region(track=t, start=0, end=score.length) for t in (1, 2, 3)]
+    request = EditRequest(model="deepbach", score=score, regions=regions)
+    with pytest.raises(RequestError, match="12 semitones below the soprano range"):
+        DeepBach(net=tiny_net(), vocab=vocab).check(request, DeepBach.Options())
+    request = request.model_copy(
+        update={"constraints": [PitchRange(track=t, low=36 + 6 * t, high=60 + 4 * t) for t in (1, 2, 3)]}
+    )
+    DeepBach(net=tiny_net(), vocab=vocab).check(request, DeepBach.Options())  # ranges given: served
