@@ -169,3 +169,20 @@ def octave_host(host):
     """The test host plus 'octave', whose output is easy to check note by note."""
     host.pm.register(OctavePlugin(), name="octave")
     return host
+
+
+@pytest.fixture(scope="session", params=["tiny", "shipped"])
+def theme_weights(request, tmp_path_factory):
+    """The theme model end to end (tests/plugins/theme/serving.py): on tiny random weights, and
+    on the shipped ones (skipped, saying why, while none ship)."""
+    from .plugins.theme.serving import theme_weights
+
+    return theme_weights(request.param, tmp_path_factory.mktemp(f"theme-{request.param}"))
+
+
+@pytest.fixture(scope="session")
+def tiny_theme(tmp_path_factory):
+    """The theme model on tiny random weights, for what holds whatever the weights (errors)."""
+    from .plugins.theme.serving import theme_weights
+
+    return theme_weights("tiny", tmp_path_factory.mktemp("theme-tiny"))

@@ -4,13 +4,7 @@ fills bars of one track of a quartet, an inline clip gets a drum part back as no
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
-import signal
-import subprocess
-import sys
-import threading
 
 import pytest
 from click.testing import CliRunner
@@ -21,6 +15,7 @@ from scorehost.core.score import Score, note_tuples
 from scorehost.core.scoreio import read_score, write_score
 
 from ...conftest import CHORALE, QUARTET, corpus_path
+from ..serve_process import ServeProcess
 from .test_liblo import Dump, _oscsend
 
 needs_liblo = pytest.mark.skipif(
@@ -29,39 +24,12 @@ needs_liblo = pytest.mark.skipif(
 )
 
 
-class Server:
-    """`scorehost serve --bridge osc --bridge http` on free ports; its stderr is drained into
-    lines (a full pipe would block the server) and shown when a test fails."""
+class Server(ServeProcess):
+    """`scorehost serve --bridge osc --bridge http` on free ports."""
 
     def __init__(self, folder):
-        self.folder = folder
-        self.lines: list[str] = []
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "scorehost.core", "serve", "--bridge", "osc", "--bridge", "http",
-             "--osc-port", "0", "--http-port", "0", "--allow-dir", str(folder), "--device", "cpu"],
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "SCOREHOST_PLUGINS": ""},
-        )  # fmt: skip
-        ready = threading.Event()
-        threading.Thread(target=self._read, args=(ready,), daemon=True).start()
-        if not ready.wait(90):
-            self.stop()
-            raise AssertionError(f"scorehost serve did not start: {self.lines}")
-        text = "\n".join(self.lines)
-        self.osc_port = int(re.search(r"osc bridge listening on udp://127\.0\.0\.1:(\d+)", text).group(1))
-        self.http_port = int(re.search(r"http bridge listening on http://127\.0\.0\.1:(\d+)", text).group(1))
-
-    def _read(self, ready: threading.Event) -> None:
-        for line in self.proc.stderr:
-            self.lines.append(line.rstrip())
-            if "scorehost: serving" in line:
-                ready.set()
-        ready.set()  # the process ended: let the constructor see it
-
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(20)
+        super().__init__(folder, ("osc", "http"))
+        self.osc_port, self.http_port = self.ports["osc"], self.ports["http"]
 
 
 @pytest.fixture(scope="module")

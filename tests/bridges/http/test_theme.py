@@ -1,0 +1,102 @@
+"""theme over real HTTP: 16 bars of a folk tune developed from its 4-bar theme, nothing else
+changed; the theme retrieved and reported when none is named; one clear error for each request
+theme cannot serve. On tiny random weights, and on the shipped ones (where the theme must
+recur), as tests/plugins/theme/serving.py explains."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import httpx
+import pytest
+
+from scorehost.bridges.http.server import HttpBridge
+from scorehost.core.engine import Engine
+from scorehost.core.score import Score
+from scorehost.core.settings import Settings
+
+from ...plugins.theme.conftest import chorale, tune
+from ...plugins.theme.serving import assert_developed, bars_by_number, fill_span, theme_recurrence
+
+
+@contextmanager
+def http_client(weights):
+    """An HTTP bridge on a free port in front of an engine with theme, and a client of it."""
+    engine = Engine(weights.host(), device="cpu", queue_size=8, default_timeout=120)
+    bridge = HttpBridge()
+    bridge.start(engine, Settings.with_bridges([HttpBridge])(http_port=0))
+    try:
+        with httpx.Client(base_url=bridge.address(), timeout=120) as http:
+            yield http
+    finally:
+        bridge.stop()
+        engine.shutdown(timeout=2)
+
+
+@pytest.fixture(scope="module")
+def client(theme_weights):
+    with http_client(theme_weights) as http:
+        yield http
+
+
+@pytest.fixture(scope="module")
+def tiny_client(tiny_theme):
+    with http_client(tiny_theme) as http:
+        yield http
+
+
+def edit(http: httpx.Client, score: Score, *regions, constraints=(), seed: int = 1) -> httpx.Response:
+    body = {"model": "theme", "score": score.model_dump(mode="json"), "regions": list(regions),
+            "constraints": list(constraints), "options": {"seed": seed}}  # fmt: skip
+    return http.post("/v1/edit", json=body)
+
+
+def test_sixteen_bars_developed_from_the_theme_of_bars_1_to_4(client, theme_weights):
+    score = tune()
+    answer = edit(client, score, "0:9-24", constraints=["theme:1-4"])
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["warnings"] == []
+    result = Score.model_validate(answer.json()["variations"][0]["score"])
+    span = fill_span(score)
+    written = assert_developed(score, result, 0, span, bars=16)
+    if theme_weights.trained:
+        bars = bars_by_number(score)
+        assert theme_recurrence(score, written, 0, (bars[1].start, bars[4].end), span) > 0
+
+
+def test_a_job_without_a_theme_says_which_bars_retrieval_took(client):
+    """As the MuseScore plugins send an edit: a job, polled; the warning is on the job and the
+    result. The region as an object with bars, the theme constraint as JSON ticks elsewhere."""
+    score = tune()
+    body = {"model": "theme", "score": score.model_dump(mode="json"),
+            "regions": [{"track": 0, "bars": "9-24"}], "options": {"seed": 4}}  # fmt: skip
+    created = client.post("/v1/jobs", json=body)
+    assert created.status_code == 202, created.text
+    job = client.get(f"/v1/jobs/{created.json()['id']}", params={"wait": 25}).json()
+    assert job["status"] == "done", job
+    expected = (
+        "theme: bars 1-4 of track 0 (Track 1), taken from the context before the region "
+        "(retrieval; it recurs at bar 26)"
+    )
+    assert job["warnings"] == [expected]
+    result = client.get(f"/v1/jobs/{job['id']}/result").json()
+    assert result["warnings"] == [expected]
+    assert_developed(score, Score.model_validate(result["variations"][0]["score"]), 0, fill_span(score), 16)
+
+
+def test_bad_requests_get_one_clear_error(tiny_client):
+    score = tune()
+    one_note = {"type": "theme", "start": 0, "end": 240, "track": 0}  # the upbeat's first note
+    cases = [
+        (score, ["0:3-10"], ["theme:1-4"], "overlaps region 0"),
+        (score, ["0:9-12"], [one_note], "holds 1 note"),
+        (score, ["drums:9-10"], ["theme:1-4"], "does not write drum tracks"),
+        (chorale(), ["0:8-9"], ["theme:0-6"], "more than the 256 the model reads"),
+        (tune(4), ["0:8-9"], [], "no phrase before the region comes back"),
+    ]
+    for piece, regions, constraints, fragment in cases:
+        answer = edit(tiny_client, piece, *regions, constraints=constraints)
+        assert answer.status_code == 400, answer.text
+        error = answer.json()["error"]
+        assert error["code"] == "bad_request" and fragment in error["message"], error
+        assert "Traceback" not in answer.text and "\n" not in error["message"]

@@ -1,0 +1,36 @@
+"""`python tinyhost.py WEIGHTS ARGS...`: the `scorehost` command (`edit`, `serve`, ...) with the
+theme model on the weights in the folder WEIGHTS, for the end-to-end tests (serving.py) while
+theme is not yet registered. The built-in theme, once it ships, is left out, so that the tests
+on tiny weights stay on them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from scorehost.core import cli, hookimpl
+from scorehost.core.host import DEFAULT_PLUGINS, Host
+
+
+class ThemeOn:
+    """A plugin registering theme on the weights in a folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @hookimpl
+    def register_models(self, register) -> None:
+        from scorehost.plugins.theme.model import ThemeModel
+
+        register(ThemeModel(weights=self.folder))
+
+
+def host_with_theme(folder: Path, env: dict[str, str] | None = None) -> Host:
+    host = Host(builtins=tuple(p for p in DEFAULT_PLUGINS if p != "scorehost.plugins.theme"), env=env)
+    host.pm.register(ThemeOn(folder), name="theme-on-test-weights")
+    return host
+
+
+if __name__ == "__main__":
+    cli._host = host_with_theme(Path(sys.argv.pop(1)))
+    cli.main()
