@@ -16,7 +16,7 @@ from scorehost.core.score import Score
 from scorehost.core.settings import Settings
 
 from ...plugins.theme.conftest import chorale, tune
-from ...plugins.theme.serving import assert_developed, bars_by_number, fill_span, theme_recurrence
+from ...plugins.theme.serving import assert_developed, check_development, fill_span
 
 
 @contextmanager
@@ -56,12 +56,7 @@ def test_sixteen_bars_developed_from_the_theme_of_bars_1_to_4(client, theme_weig
     answer = edit(client, score, "0:9-24", constraints=["theme:1-4"])
     assert answer.status_code == 200, answer.text
     assert answer.json()["warnings"] == []
-    result = Score.model_validate(answer.json()["variations"][0]["score"])
-    span = fill_span(score)
-    written = assert_developed(score, result, 0, span, bars=16)
-    if theme_weights.trained:
-        bars = bars_by_number(score)
-        assert theme_recurrence(score, written, 0, (bars[1].start, bars[4].end), span) > 0
+    check_development(theme_weights, score, Score.model_validate(answer.json()["variations"][0]["score"]))
 
 
 def test_a_job_without_a_theme_says_which_bars_retrieval_took(client):

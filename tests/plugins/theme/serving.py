@@ -32,7 +32,6 @@ NOT_SHIPPED = (
 )
 # O'Neill's "She's A Daughter of Daniel O'Connell" (A B A C D E; its A phrase, bars 1-4 with
 # the upbeat, comes back at bars 9 and 26): the tune the Done-when names.
-THEME_BARS = "1-4"
 FILL_BARS = (9, 24)
 
 
@@ -144,3 +143,15 @@ def theme_recurrence(score: Score, written: list[Note], track: int, theme: tuple
     theme_notes = [n for n in score.tracks[track].notes if theme[0] <= n.start < theme[1]]
     theme_bars = [b for b in bars if theme[0] <= b.start < theme[1] and not b.is_partial]
     return recurrence(written, [b for b in bars if span[0] <= b.start < span[1]], theme_notes, theme_bars)
+
+
+def check_development(weights: ThemeWeights, before: Score, after: Score) -> list[Note]:
+    """The Done-when: bars 9-24 of the tune's melody written and nothing else changed; on
+    trained weights, the theme (bars 1-4) recurs in them. Returns the written notes."""
+    span = fill_span(before)
+    written = assert_developed(before, after, 0, span, bars=16)
+    if weights.trained:
+        bars = bars_by_number(before)
+        share = theme_recurrence(before, written, 0, (bars[1].start, bars[4].end), span)
+        assert share > 0, "the theme does not recur in the 16 bars"
+    return written
