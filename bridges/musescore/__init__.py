@@ -1,7 +1,8 @@
 """The MuseScore plugins, shipped as package data; they talk to the HTTP bridge.
 
-MuseScore makes one menu entry per .qml file: scorehost.qml ("Harmonize selection") and
-scorehost_fill.qml ("Fill selection") both import scorehost.js, which must sit beside them.
+MuseScore makes one menu entry per .qml file: scorehost.qml ("Harmonize selection"),
+scorehost_fill.qml ("Fill selection") and scorehost_theme.qml ("Develop theme") all import
+scorehost.js, which must sit beside them.
 `scorehost musescore-plugin` prints where the files are, or copies them into MuseScore's
 plugin folder.
 """
@@ -19,8 +20,9 @@ from scorehost.core.errors import ScorehostError
 HERE = Path(__file__).parent
 PLUGIN_QML = HERE / "scorehost.qml"  # Harmonize selection
 FILL_QML = HERE / "scorehost_fill.qml"  # Fill selection
+THEME_QML = HERE / "scorehost_theme.qml"  # Develop theme
 SHARED_JS = HERE / "scorehost.js"
-PLUGIN_FILES = (PLUGIN_QML, FILL_QML, SHARED_JS)  # what a plugin folder needs, together
+PLUGIN_FILES = (PLUGIN_QML, FILL_QML, THEME_QML, SHARED_JS)  # what a plugin folder needs, together
 
 
 @hookimpl
@@ -33,7 +35,8 @@ def register_commands(cli):
         help="MuseScore's plugin folder, e.g. ~/Documents/MuseScore3/Plugins or ~/Documents/MuseScore4/Plugins.",
     )
     def musescore_plugin(copy_to: Path | None) -> None:
-        """Show or install the MuseScore plugins ("Harmonize selection", "Fill selection")."""
+        """Show or install the MuseScore plugins ("Harmonize selection", "Fill selection",
+        "Develop theme")."""
         if copy_to is None:
             for path in PLUGIN_FILES:
                 click.echo(path)
@@ -48,6 +51,6 @@ def register_commands(cli):
         for path in PLUGIN_FILES:
             shutil.copy(path, folder / path.name)
         click.echo(
-            f"installed {folder} (Harmonize selection, Fill selection); enable them in MuseScore's "
+            f"installed {folder} (Harmonize selection, Fill selection, Develop theme); enable them in MuseScore's "
             "Plugin Manager, then run `scorehost serve`"
         )

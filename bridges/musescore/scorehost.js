@@ -2,10 +2,11 @@
 //  scorehost: what the MuseScore plugins share
 //
 //  MuseScore makes one menu entry per .qml file, so each action is its own plugin
-//  file (scorehost.qml: Harmonize selection, scorehost_fill.qml: Fill selection)
-//  and both import this file: settings from scorehost.json, the dialog's fields
-//  and status line, reading the score as score-JSON, the HTTP request to
-//  `scorehost serve`, and writing the answer back as one undoable edit.
+//  file (scorehost.qml: Harmonize selection, scorehost_fill.qml: Fill selection,
+//  scorehost_theme.qml: Develop theme) and all import this file: settings from
+//  scorehost.json, the dialog's fields and status line, reading the score as
+//  score-JSON, the HTTP request to `scorehost serve`, and writing the answer back
+//  as one undoable edit.
 //
 //  This file has no .import on purpose: Qt then runs it in the scope of the
 //  plugin that imports it, so it sees curScore, Element, newElement,
@@ -14,7 +15,7 @@
 //=============================================================================
 
 var wholeTicks = 1920;  // MuseScore's division is 480 per quarter
-var actions = ["harmonize", "fill"];  // per-action sections of scorehost.json
+var actions = ["harmonize", "fill", "develop"];  // per-action sections of scorehost.json
 
 // ---- settings, dialog, messages ---------------------------------------------
 
@@ -41,7 +42,7 @@ function newSettings(action, defaults) {
 }
 
 // Top-level keys of scorehost.json apply to every action; a section named after the action
-// ("harmonize", "fill") applies to that one only, so one file beside both plugins serves both.
+// ("harmonize", "fill", "develop") applies to that one only, so one file beside both plugins serves both.
 function loadSettings(settings, sidecar, report) {
     if (!sidecar.exists())
         return;
@@ -212,6 +213,46 @@ function scoreJson(tracks, trackOf) {
         keys: readKeys(),
         fermatas: readFermatas(trackOf)
     };
+}
+
+// Every staff as a track, in score order, so a region's track is its staff (Fill, Develop).
+function readStaves() {
+    var tracks = [];
+    for (var staff = 0; staff < curScore.nstaves; staff++) {
+        var track = staffTrack(staff);
+        track.notes = readStaff(staff);
+        tracks.push(track);
+    }
+    return scoreJson(tracks, function (staff, voice) { return staff; });
+}
+
+// The staff a setting names: its index (0 = top) or its name ("Viola", "Piano 2").
+function staffNamed(score, name) {
+    if (typeof name === "number")
+        return name;
+    var wanted = String(name).toLowerCase();
+    var staff = score.tracks.map(function (t) { return t.name.toLowerCase(); }).indexOf(wanted);
+    if (staff < 0)
+        throw "no staff is named '" + name + "'";
+    return staff;
+}
+
+// Regions of scorehost.json ({track: staff index or name, start, end}) as the server takes them.
+function namedRegions(regions, score) {
+    return regions.map(function (r) { return { track: staffNamed(score, r.track), start: r.start, end: r.end }; });
+}
+
+// The selected bars of each selected staff, as regions.
+function rangeRegions(range) {
+    var regions = [];
+    for (var staff = range.firstStaff; staff <= range.lastStaff; staff++)
+        regions.push({ track: staff, start: range.start, end: range.end });
+    return regions;
+}
+
+// Where the notes of every staff go back: all four voices, the others emptied (Fill, Develop).
+function staffPlaces(score) {
+    return score.tracks.map(function (t, staff) { return { staff: staff, voices: [0, 1, 2, 3], clear: true }; });
 }
 
 // The selected range {start, end, firstStaff, lastStaff}, or null when no bars are selected.
@@ -580,9 +621,10 @@ function writeRegion(place, notes, start, end, barlines) {
 
 // ---- the command ------------------------------------------------------------
 
-// Runs one action: prepare() reads the score and returns {score, regions, places, notes}
-// (places[track] says where a track's notes go, see writeRegion; notes, optional, are said to
-// the user after the edit) or throws a message for the user; the server
+// Runs one action: prepare() reads the score and returns {score, regions, places, constraints,
+// notes} (places[track] says where a track's notes go, see writeRegion; constraints, optional,
+// join the settings' ones; notes, optional, are said to the user after the edit) or throws a
+// message for the user; the server
 // answers; the regions are written back as one undoable edit; save_as saves the score.
 function edit(settings, optionNames, prepare, report) {
     var started = Date.now();
@@ -590,8 +632,9 @@ function edit(settings, optionNames, prepare, report) {
         var plan = prepare();
         report("asking " + settings.model + " at " + settings.server + " ...");
         var body = { model: settings.model, score: plan.score, regions: plan.regions, options: modelOptions(settings, optionNames) };
-        if (settings.constraints && settings.constraints.length)
-            body.constraints = settings.constraints;
+        var constraints = (settings.constraints || []).concat(plan.constraints || []);
+        if (constraints.length)
+            body.constraints = constraints;
         var answer = runJob(settings, body, report);
         var pick = Math.min(parseInt(settings.variation) || 0, answer.variations.length - 1);
         var result = answer.variations[pick].score;

@@ -15,7 +15,7 @@
 //  options, regions, save_as, autorun) so it can run headless:
 //  QT_QPA_PLATFORM=offscreen mscore3 -p /abs/path/scorehost.qml score
 //
-//  What this action shares with Fill selection lives in scorehost.js, which
+//  What this action shares with the other actions lives in scorehost.js, which
 //  must sit beside this file.
 //=============================================================================
 

@@ -18,7 +18,7 @@
 //  ticks, so it can run headless:
 //  QT_QPA_PLATFORM=offscreen mscore3 -p /abs/path/scorehost_fill.qml score
 //
-//  What this action shares with Harmonize selection lives in scorehost.js,
+//  What this action shares with the other actions lives in scorehost.js,
 //  which must sit beside this file.
 //=============================================================================
 
@@ -64,37 +64,12 @@ MuseScore {
         Scorehost.report(statusText, message);
     }
 
-    // Every staff is a track, in score order, so a region's track is its staff.
-    function readScore() {
-        var tracks = [];
-        for (var staff = 0; staff < curScore.nstaves; staff++) {
-            var track = Scorehost.staffTrack(staff);
-            track.notes = Scorehost.readStaff(staff);
-            tracks.push(track);
-        }
-        return Scorehost.scoreJson(tracks, function (staff, voice) { return staff; });
-    }
-
     // The settings' regions, else the selected bars of each selected staff; null: nothing selected.
     function regionsFor(score) {
         if (settings.regions)
-            return settings.regions.map(function (r) {
-                var track = r.track;
-                if (typeof track !== "number") {
-                    var wanted = String(track).toLowerCase();
-                    track = score.tracks.map(function (t) { return t.name.toLowerCase(); }).indexOf(wanted);
-                    if (track < 0)
-                        throw "no staff is named '" + r.track + "'";
-                }
-                return { track: track, start: r.start, end: r.end };
-            });
+            return Scorehost.namedRegions(settings.regions, score);
         var range = Scorehost.selection();
-        if (!range)
-            return null;
-        var regions = [];
-        for (var staff = range.firstStaff; staff <= range.lastStaff; staff++)
-            regions.push({ track: staff, start: range.start, end: range.end });
-        return regions;
+        return range ? Scorehost.rangeRegions(range) : null;
     }
 
     function fill() {
@@ -103,10 +78,8 @@ MuseScore {
             return;
         }
         Scorehost.edit(settings, ["temperature"], function () {
-            var score = readScore();
-            var regions = regionsFor(score);
-            var places = score.tracks.map(function (t, staff) { return { staff: staff, voices: [0, 1, 2, 3], clear: true }; });
-            return { score: score, regions: regions, places: places };
+            var score = Scorehost.readStaves();
+            return { score: score, regions: regionsFor(score), places: Scorehost.staffPlaces(score) };
         }, report);
     }
 
