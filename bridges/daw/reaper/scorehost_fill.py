@@ -14,7 +14,7 @@ It talks to `scorehost serve` (HTTP bridge, default http://127.0.0.1:8765) with 
 standard library, so REAPER's Python needs nothing installed. The job runs on the server while
 REAPER stays responsive (progress in the status area); running the action again while a fill
 runs, and letting REAPER terminate the instance, cancels it. Settings (server, model, model
-options, context, token) are asked in a small dialog the first time, or every time with the
+options, constraints, context, token) are asked in a small dialog the first time, or every time with the
 "ask" setting, and kept in REAPER's ExtState.
 
 Install: Actions > Show action list > New action > Load ReaScript..., pick this file (REAPER
@@ -38,6 +38,9 @@ FIELDS = (
     # mmm fills any tracks, drums included; deepbach only four-voice (SATB) chorales
     ("model", "Model", "mmm"),
     ("options", "Options (k=v k=v)", ""),
+    # short forms as on the command line, spaces between: theme:1-4 (bars from the project's
+    # start) develops bars 1-4 in the selection with the theme model; range:0:C3-C5, key:D-minor
+    ("constraints", "Constraints (theme:1-4 ...)", ""),
     ("context", "Other tracks as context (y/n)", "y"),
     ("token", "Token (if the server has one)", ""),
     ("ask", "Ask every time (y/n)", "y"),
@@ -236,6 +239,9 @@ def encode_selection(api, settings: dict) -> tuple[dict, dict]:
         "regions": [{"track": i, "start": start, "end": end} for i in range(written)],
         "options": parse_options(settings.get("options", "")),
     }
+    constraints = settings.get("constraints", "").split()
+    if constraints:
+        body["constraints"] = constraints
     return body, plan
 
 

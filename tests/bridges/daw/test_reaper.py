@@ -42,6 +42,7 @@ class FakeReaper:
         self.deferred: list[str] = []
         self.at_exit = None
         self.status: list[str] = []
+        self.meter = (4, 4)
 
     # project and items
     def CountSelectedMediaItems(self, proj):
@@ -83,7 +84,7 @@ class FakeReaper:
         return time / SECONDS_PER_QN
 
     def TimeMap_GetTimeSigAtTime(self, proj, time, num, denom, tempo):
-        return (proj, time, 4, 4, 120.0)
+        return (proj, time, *self.meter, 120.0)
 
     # MIDI
     def MIDI_CountEvts(self, take, notes, ccs, sysex):
@@ -267,7 +268,7 @@ class FakeServer:
 def test_the_answer_replaces_only_the_notes_in_the_selection_in_one_undo_step():
     bass, melody, far, audio = _project()
     before_melody = [list(n) for n in melody.take.notes]
-    api = FakeReaper([bass, melody, far, audio], [bass], selection=(2.0, 6.0), answers="http://x,echo,,y,,n")
+    api = FakeReaper([bass, melody, far, audio], [bass], selection=(2.0, 6.0), answers="http://x,echo,,,y,,n")
     fill = script.main(api, request=FakeServer())
     assert api.deferred == ["_scorehost_poll()"] and fill.written is None
     api.pump()
@@ -290,7 +291,7 @@ def test_the_answer_replaces_only_the_notes_in_the_selection_in_one_undo_step():
 def test_mistakes_are_shown_in_a_message_box(selection, selected, message):
     bass, melody, far, audio = _project()
     api = FakeReaper(
-        [bass, melody, audio], [{"bass": bass, "audio": audio}[selected]], selection, answers="u,m,,y,,n"
+        [bass, melody, audio], [{"bass": bass, "audio": audio}[selected]], selection, answers="u,m,,,y,,n"
     )
     assert script.main(api, request=FakeServer()) is None
     assert message in api.messages[0] and api.undo == [] and api.deferred == []
@@ -307,7 +308,7 @@ def test_against_the_real_http_bridge(host):
     try:
         bass, melody, far, audio = _project()
         before = sorted(map(tuple, bass.take.notes))
-        api = FakeReaper([bass, melody], [bass], (2.0, 6.0), answers=f"{bridge.address()},echo,seed=2,y,,n")
+        api = FakeReaper([bass, melody], [bass], (2.0, 6.0), answers=f"{bridge.address()},echo,seed=2,,y,,n")
         fill = script.main(api)
         api.pump()
         assert fill.written == 8
@@ -339,7 +340,7 @@ def test_mmm_fills_the_bass_and_writes_a_new_drum_part_over_the_real_http_bridge
         drums = _drum_part("Drums", notes=False)
         outside = sorted(tuple(n) for n in bass.take.notes if not 4 * PPQ <= n[2] < 12 * PPQ)
         api = FakeReaper(
-            [bass, melody, drums], [bass, drums], (2.0, 6.0), answers=f"{bridge.address()},mmm,seed=1,y,,n"
+            [bass, melody, drums], [bass, drums], (2.0, 6.0), answers=f"{bridge.address()},mmm,seed=1,,y,,n"
         )
         fill = script.main(api)
         assert fill is not None, api.messages
@@ -358,7 +359,7 @@ def test_mmm_fills_the_bass_and_writes_a_new_drum_part_over_the_real_http_bridge
 def test_stopping_the_script_cancels_the_running_fill():
     bass, melody, far, audio = _project()
     server = FakeServer(finish=False)
-    api = FakeReaper([bass, melody], [bass], (2.0, 6.0), answers="http://x,echo,,y,,n")
+    api = FakeReaper([bass, melody], [bass], (2.0, 6.0), answers="http://x,echo,,,y,,n")
     before = [list(n) for n in bass.take.notes]
     script.main(api, request=server)
     eval(api.deferred.pop(0), vars(script))  # one poll: still running
@@ -382,3 +383,52 @@ def test_scorehost_client_reaper_script_finds_and_copies_the_script(tmp_path):
     )
     again = runner.invoke(client, ["reaper-script", "--copy-to", str(tmp_path)])
     assert again.exit_code != 0 and "never writes over" in str(again.exception)
+
+
+def _tune_item():
+    """Daniel O'Connell (3/4) from its first whole bar, on a track named Melody: bar N of the
+    tune is bar N of the project (its upbeat left out)."""
+    from ...plugins.theme.conftest import tune
+
+    score = tune()
+    offset = score.bars()[1].start
+    notes = [[False, False, 2 * (n.start - offset), 2 * (n.end - offset), 0, n.pitch, 90]
+             for n in score.tracks[0].notes if n.start >= offset]  # fmt: skip
+    seconds = (score.length - offset) / 480 * SECONDS_PER_QN
+    return Item("Melody", 0.0, seconds, Take(0.0, notes))
+
+
+@pytest.mark.parametrize("constraints", ["theme:1-4", ""])
+def test_theme_develops_bars_1_to_4_in_the_selection_over_the_real_http_bridge(tiny_theme, constraints):
+    """The theme model with a theme constraint (bars from the project's start), or none: the
+    server then retrieves one and its warning says which bars it took."""
+    from scorehost.bridges.http.server import HttpBridge
+    from scorehost.core.engine import Engine
+    from scorehost.core.settings import Settings
+
+    engine = Engine(tiny_theme.host(), device="cpu", default_timeout=120)
+    bridge = HttpBridge()
+    bridge.start(engine, Settings.with_bridges([HttpBridge])(http_port=0))
+    try:
+        melody = _tune_item()
+        selection = (8 * 3 * SECONDS_PER_QN, 24 * 3 * SECONDS_PER_QN)  # bars 9-24 of 3/4
+        inside = range(8 * 3 * PPQ, 24 * 3 * PPQ)
+        outside = sorted(tuple(n) for n in melody.take.notes if n[2] not in inside)
+        answers = f"{bridge.address()},theme,seed=1,{constraints},y,,n"
+        api = FakeReaper([melody], [melody], selection, answers=answers)
+        api.meter = (3, 4)
+        fill = script.main(api)
+        assert fill is not None, api.messages
+        api.pump(120)
+        assert fill.written, api.messages
+        written = [n for n in melody.take.notes if n[2] in inside]
+        assert written and sorted(tuple(n) for n in melody.take.notes if n not in written) == outside
+        if constraints:
+            assert api.messages == []
+        else:
+            assert len(api.messages) == 1 and "theme: bars 1-4 of track 0 (Melody)" in api.messages[0], (
+                api.messages
+            )
+    finally:
+        bridge.stop()
+        engine.shutdown(timeout=2)
