@@ -5,7 +5,10 @@ recur), as tests/plugins/theme/serving.py explains."""
 
 from __future__ import annotations
 
+import json
+import re
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,6 +16,7 @@ import pytest
 from scorehost.bridges.http.server import HttpBridge
 from scorehost.core.engine import Engine
 from scorehost.core.score import Score
+from scorehost.core.scoreio import read_score, write_score
 from scorehost.core.settings import Settings
 
 from ...plugins.theme.conftest import chorale, tune
@@ -20,11 +24,11 @@ from ...plugins.theme.serving import assert_developed, check_development, fill_s
 
 
 @contextmanager
-def http_client(weights):
+def http_client(weights, **settings):
     """An HTTP bridge on a free port in front of an engine with theme, and a client of it."""
     engine = Engine(weights.host(), device="cpu", queue_size=8, default_timeout=120)
     bridge = HttpBridge()
-    bridge.start(engine, Settings.with_bridges([HttpBridge])(http_port=0))
+    bridge.start(engine, Settings.with_bridges([HttpBridge])(http_port=0, **settings))
     try:
         with httpx.Client(base_url=bridge.address(), timeout=120) as http:
             yield http
@@ -95,3 +99,15 @@ def test_bad_requests_get_one_clear_error(tiny_client):
         error = answer.json()["error"]
         assert error["code"] == "bad_request" and fragment in error["message"], error
         assert "Traceback" not in answer.text and "\n" not in error["message"]
+
+
+def test_the_theme_example_of_docs_http_md_runs(tiny_theme, tmp_path):
+    """The curl example's body, as the docs print it, against a server allowed tmp_path."""
+    text = (Path(__file__).resolve().parents[3] / "docs" / "http.md").read_text()
+    example = next(b for b in re.findall(r"-d '(\{.*?\})'", text, re.DOTALL) if '"model": "theme"' in b)
+    body = json.loads(example)
+    write_score(tune(), tmp_path / body["score_path"])
+    with http_client(tiny_theme, allowed_dirs=[tmp_path]) as http:
+        answer = http.post("/v1/edit", json=body)
+    assert answer.status_code == 200, answer.text
+    assert_developed(tune(), read_score(tmp_path / body["output_path"]), 0, fill_span(tune()), bars=16)
