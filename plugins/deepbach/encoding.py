@@ -139,6 +139,18 @@ def beat_starts(score: Score) -> list[int]:
     return ticks
 
 
+def compound_offbeats(score: Score, steps: int) -> np.ndarray:
+    """(steps,) bool: the steps inside bars of a compound meter that do not start a beat."""
+    out = np.zeros(steps, dtype=bool)
+    for bar in score.bars():
+        ts = bar.time_signature
+        if is_compound(ts.numerator, ts.denominator):
+            out[bar.start // STEP : min(steps, -(-bar.end // STEP))] = True
+    beats = [t // STEP for t in beat_starts(score) if t // STEP < steps]
+    out[beats] = False
+    return out
+
+
 # ---- score -> grid -----------------------------------------------------------------------
 
 

@@ -63,25 +63,21 @@ def chorales(names: list[str]) -> list[tuple[str, Score, Score]]:
 
 def folk_melodies() -> list[tuple[str, Score, None]]:
     """(name, the melody with empty alto, tenor and bass, None) of the FOLK tunes."""
+    return [(f"{c} {n} ({meter})", folk_melody(c, n), None) for c, n, meter in FOLK]
+
+
+def folk_melody(collection: str, number: int) -> Score:
+    """An Essen melody of music21's corpus as a soprano over empty alto, tenor and bass."""
     from music21 import corpus
 
     from scorehost.core.musicxml import score_from_music21
 
-    out = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for collection, number, meter in FOLK:
-            tune = score_from_music21(corpus.parse(f"essenFolksong/{collection}", number=number))
-            melody = tune.tracks[0].model_copy(update={"role": "soprano", "name": "Soprano"})
-            voices = [Track(name=r.capitalize(), role=r) for r in ("alto", "tenor", "bass")]
-            out.append(
-                (
-                    f"{collection} {number} ({meter})",
-                    tune.model_copy(update={"tracks": [melody, *voices]}),
-                    None,
-                )
-            )
-    return out
+        tune = score_from_music21(corpus.parse(f"essenFolksong/{collection}", number=number))
+    melody = tune.tracks[0].model_copy(update={"role": "soprano", "name": "Soprano"})
+    voices = [Track(name=r.capitalize(), role=r) for r in ("alto", "tenor", "bass")]
+    return tune.model_copy(update={"tracks": [melody, *voices]})
 
 
 def harmonization_faults(

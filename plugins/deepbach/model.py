@@ -20,6 +20,7 @@ from scorehost.core.requests import EditRequest, Options, Variation
 from .weights import WEIGHTS_DIR, load_config, load_network
 
 if TYPE_CHECKING:
+    from .critic import Weights
     from .encoding import Vocab
     from .problem import Problem
     from .sampler import Chain, Schedule
@@ -49,6 +50,62 @@ class DeepBachOptions(Options):
         "motion) it would make with the other voices: a soft voice-leading rule, since the network alone "
         "writes many more parallels than Bach. 0 samples the network as trained.",
     )
+    harmony_penalty: float = Field(
+        default=3.0,
+        ge=0,
+        le=50,
+        description="Per beat where a note would make the sounding notes neither a triad nor a seventh chord "
+        "(nor an incomplete one). 0: the network alone.",
+    )
+    cadence_penalty: float = Field(
+        default=3.0,
+        ge=0,
+        le=50,
+        description="Per fault of a cadence: under a fermata and in the final chord, a root-position major or "
+        "minor chord, on the tonic at the end, reached from a root-position chord a fifth above or below "
+        "(V-I, IV-I). 0: the network alone.",
+    )
+    leading_tone_penalty: float = Field(
+        default=1.0,
+        ge=0,
+        le=50,
+        description="When the key's leading tone just before a cadence chord does not rise to the tonic. "
+        "0: the network alone.",
+    )
+    cross_relation_penalty: float = Field(
+        default=2.0,
+        ge=0,
+        le=50,
+        description="Per voice sounding the same letter with another accidental (B against B flat) in the "
+        "chord or the chords on either side. 0: the network alone.",
+    )
+    melodic_penalty: float = Field(
+        default=2.0,
+        ge=0,
+        le=50,
+        description="Per augmented melodic interval or leap over an octave into or out of a note. "
+        "0: the network alone.",
+    )
+    spacing_penalty: float = Field(
+        default=1.0,
+        ge=0,
+        le=50,
+        description="Per voice crossing, or more than an octave between soprano and alto or alto and tenor. "
+        "0: the network alone.",
+    )
+
+    def critic(self) -> Weights:
+        from .critic import Weights
+
+        return Weights(
+            parallel=self.parallel_penalty,
+            harmony=self.harmony_penalty,
+            cadence=self.cadence_penalty,
+            leading_tone=self.leading_tone_penalty,
+            cross_relation=self.cross_relation_penalty,
+            melodic=self.melodic_penalty,
+            spacing=self.spacing_penalty,
+        )
 
     def schedule(self) -> Schedule:
         from .sampler import Schedule
@@ -58,7 +115,7 @@ class DeepBachOptions(Options):
             self.temperature_start,
             self.temperature_end,
             rest_bias=-self.rest_penalty,
-            parallel_penalty=self.parallel_penalty,
+            critic=self.critic(),
         )
 
 
@@ -88,6 +145,7 @@ class DeepBach(Model):
     Options = DeepBachOptions
     uses_accelerator = True
     max_batch = 16
+    concurrent = True  # chains and their generators are per request; the network is only read
 
     def __init__(self, weights: Path = WEIGHTS_DIR, net=None, vocab: Vocab | None = None) -> None:
         super().__init__()
@@ -137,12 +195,13 @@ class DeepBach(Model):
         return [self._variations(item) for item in prepared]
 
     def _prepare(self, request: EditRequest, options: DeepBachOptions, job: JobContext) -> _Item:
-        from .problem import build_problem
+        from .problem import build_problem, compound_warning
         from .sampler import Chain
         from .transpose import melody_shift, silent_melody, transpose_request
 
-        if (silence := silent_melody(request)) is not None:
-            job.warn(silence)
+        for warning in (silent_melody(request), compound_warning(request)):
+            if warning is not None:
+                job.warn(warning)
         shift = melody_shift(request, self.vocab)
         if shift:
             job.warn(

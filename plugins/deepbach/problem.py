@@ -27,9 +27,11 @@ from .encoding import (
     VOICES,
     Vocab,
     check_voice,
+    compound_offbeats,
     decode_voice,
     encode_grid,
     encode_meta,
+    is_compound,
     voice_tracks,
 )  # fmt: skip
 
@@ -44,6 +46,7 @@ class Problem:
     allowed: np.ndarray  # (4, T, V) bool; meaningful on writable cells
     vocab: Vocab
     keep_rhythm: dict[int, list[Note]] = field(default_factory=dict)  # voice -> its region notes
+    pinned: set[tuple[int, int]] = field(default_factory=set)  # (voice, step) of pinned notes' cells
 
 
 def build_problem(request: EditRequest, vocab: Vocab, shift: int = 0) -> Problem:
@@ -81,8 +84,9 @@ def build_problem(request: EditRequest, vocab: Vocab, shift: int = 0) -> Problem
         _base_allowed(vocab, writable, shift),
         vocab,
     )
-    _rest_after_the_melody(problem)
     _apply_constraints(problem, request, vocab)
+    _rest_after_the_melody(problem)
+    _chords_on_compound_beats(problem)
     if shift:
         _check_register(problem, request, shift)
     _check_satisfiable(problem)
@@ -119,8 +123,57 @@ def _rest_after_the_melody(problem: Problem) -> None:
     if not notes:
         return
     end = -(-max(n.end for n in notes) // STEP)
-    problem.allowed[1:, end:, :] = False
-    problem.allowed[1:, end:, REST] = True
+    after = np.zeros(problem.allowed.shape[:2], dtype=bool)
+    after[1:, end:] = True
+    _only(problem, after, (REST,))
+
+
+def _chords_on_compound_beats(problem: Problem) -> None:
+    """In compound meters (6/8, 9/8, 12/8) the alto, tenor and bass strike notes only on the
+    dotted beats: the network learnt chorales in simple meters, where a 6/8 bar looks like a
+    3/4 one, and would change chords in the middle of a dotted beat (compound_warning says so).
+    A written voice's first cell after context may strike anywhere; keep_rhythm keeps its own."""
+    offbeats = compound_offbeats(problem.score, problem.grid.shape[1])
+    if not offbeats.any():
+        return
+    cells = np.zeros(problem.writable.shape, dtype=bool)
+    cells[1:] = offbeats & problem.writable[1:] & problem.allowed[1:, :, HOLD]
+    for voice in problem.keep_rhythm:
+        cells[voice] = False
+    _only(problem, cells, (HOLD, REST))
+
+
+def compound_warning(request: EditRequest) -> str | None:
+    """A warning when a written alto, tenor or bass lies in a compound meter."""
+    score = request.score
+    tracks = voice_tracks(score)
+    meters = sorted(
+        {
+            f"{b.time_signature.numerator}/{b.time_signature.denominator}"
+            for r in request.regions
+            if r.track in tracks[1:]
+            for b in score.bars()
+            if b.start < r.end
+            and b.end > r.start
+            and is_compound(b.time_signature.numerator, b.time_signature.denominator)
+        }
+    )
+    if not meters:
+        return None
+    return (
+        f"deepbach learnt chorales in simple meters; in {', '.join(meters)} its alto, tenor and bass "
+        "change notes only on the dotted beats"
+    )
+
+
+def _only(problem: Problem, cells: np.ndarray, tokens: tuple[int, ...]) -> None:
+    """Allow exactly tokens on cells (a (4, T) mask), except on pinned cells."""
+    for voice, step in problem.pinned:
+        cells[voice, step] = False
+    voices, steps = np.nonzero(cells)
+    problem.allowed[voices, steps] = False
+    for token in tokens:
+        problem.allowed[voices, steps, token] = True
 
 
 def _writable(grid: np.ndarray, tracks: list[int], spans: dict) -> np.ndarray:
@@ -232,6 +285,7 @@ def _pin(problem: Problem, vocab: Vocab, pin, name: str) -> None:
         raise RequestError("the pinned note does not start on an onset that keep_rhythm keeps", name)
     problem.allowed[voice, step] = False
     problem.allowed[voice, step, vocab.token(pin.pitch)] = True
+    problem.pinned.add((voice, step))
     if pin.duration:
         last = step + pin.duration // STEP
         if not problem.writable[voice, step:last].all():
@@ -239,6 +293,7 @@ def _pin(problem: Problem, vocab: Vocab, pin, name: str) -> None:
         for hold in range(step + 1, last):
             problem.allowed[voice, hold] = False
             problem.allowed[voice, hold, HOLD] = True
+            problem.pinned.add((voice, hold))
         if last < problem.grid.shape[1] and problem.writable[voice, last]:
             problem.allowed[voice, last, HOLD] = False
 

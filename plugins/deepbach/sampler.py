@@ -6,9 +6,9 @@ others, and samples each from its distribution at the current temperature, restr
 the tokens its constraints allow. Long scores are cut into windows the network was trained
 on, tiled with a random offset each iteration; every window of every variation goes
 through the network in one batch. Each variation draws from its own seeded generator.
-With a parallel penalty, each hidden cell's tokens are charged for the parallel fifths and
-octaves they would make with the other voices as they stand at the start of the sweep
-(voiceleading.py).
+With critic weights, each hidden cell's tokens are charged for the faults they would make with
+the other voices as they stand at the start of the sweep (critic.py: parallels, chords on the
+beats, cadences, cross-relations, melodic intervals, spacing).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .critic import Context, Weights, costs
 from .encoding import FIRST_PITCH, HOLD, MASK, META_PAD, PAD, REST
 from .network import CellTransformer
 from .problem import Problem
-from .voiceleading import parallel_counts
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,8 @@ class Schedule:
     mask_min: float = 0.05
     mask_decay: float = 0.75  # the mask fraction reaches mask_min after this share of iterations
     rest_bias: float = 0.0  # added to the REST logit when sampling (negative: fewer rests)
-    parallel_penalty: float = 0.0  # subtracted from a token's logit per parallel it would make
-    polish: int = 4  # with a parallel penalty: last sweeps that redraw only notes still in parallels
+    critic: Weights = Weights()  # subtracted from a token's logit per fault it would make
+    polish: int = 4  # with a critic: last sweeps that redraw only the notes still at fault
 
     def mask_fraction(self, n: int) -> float:
         span = max(1.0, self.mask_decay * self.iterations)
@@ -59,28 +59,27 @@ class Chain:
         self.allowed = torch.from_numpy(problem.allowed)
         self.meta = torch.from_numpy(problem.meta)
         self.vocab = problem.vocab
+        self.context = Context.of(problem)
         columns = np.flatnonzero(problem.writable.any(axis=0))
         self.first, self.last = int(columns[0]), int(columns[-1]) + 1
         self.mask = self.probs = self.before = self.cost = torch.empty(0)
 
-    def begin_sweep(self, fraction: float, parallel_penalty: float = 0.0) -> None:
+    def begin_sweep(self, fraction: float, critic: Weights | None = None) -> None:
         self._begin(_choose(self.writable, fraction, self.gen))
-        if parallel_penalty:
+        if critic:
             voices, steps = np.nonzero(self.mask.numpy())
-            self._charge(
-                voices,
-                steps,
-                parallel_counts(self.state.numpy(), voices, steps, self.vocab),
-                parallel_penalty,
-            )
+            self._charge(voices, steps, self._costs(voices, steps, critic))
 
-    def begin_polish(self, parallel_penalty: float, spacing: int) -> None:
-        """Mask the written notes that still make parallels, at most one per `spacing` steps: a
-        blocked sweep charges each cell against the others' old values, so two voices redrawn
-        together can still fall into parallels; cells this far apart cannot."""
+    def _costs(self, voices: np.ndarray, steps: np.ndarray, critic: Weights) -> np.ndarray:
+        return costs(self.state.numpy(), voices, steps, self.context, self.vocab, critic)
+
+    def begin_polish(self, critic: Weights, spacing: int) -> None:
+        """Mask the written cells whose values the critic still charges, at most one per
+        `spacing` steps: a blocked sweep charges each cell against the others' old values, so two
+        voices redrawn together can still fall into faults; cells this far apart cannot."""
         state = self.state.numpy()
-        voices, steps = np.nonzero(self.writable.numpy() & (state >= FIRST_PITCH))
-        counts = parallel_counts(state, voices, steps, self.vocab)
+        voices, steps = np.nonzero(self.writable.numpy())
+        counts = self._costs(voices, steps, critic)
         faulty = np.flatnonzero(counts[np.arange(len(steps)), state[voices, steps]] > 0)
         chosen, last = [], -spacing
         for i in faulty[np.argsort(steps[faulty], kind="stable")]:
@@ -90,7 +89,7 @@ class Chain:
         mask = torch.zeros(self.writable.shape, dtype=torch.bool)
         mask[voices[chosen], steps[chosen]] = True
         self._begin(mask)
-        self._charge(voices[chosen], steps[chosen], counts[chosen], parallel_penalty)
+        self._charge(voices[chosen], steps[chosen], counts[chosen])
 
     def _begin(self, mask: torch.Tensor) -> None:
         self.mask = mask
@@ -98,9 +97,9 @@ class Chain:
         self.before = self.state.clone()
         self.cost = torch.zeros(self.allowed.shape)
 
-    def _charge(self, voices: np.ndarray, steps: np.ndarray, counts: np.ndarray, penalty: float) -> None:
-        """Charge the tokens of cells (voices[i], steps[i]) penalty per parallel they would make."""
-        self.cost[voices, steps] = torch.from_numpy(counts * penalty).float()
+    def _charge(self, voices: np.ndarray, steps: np.ndarray, charges: np.ndarray) -> None:
+        """Charge the tokens of cells (voices[i], steps[i]) what the critic charges them."""
+        self.cost[voices, steps] = torch.from_numpy(charges).float()
 
     def tiles(self, width: int) -> list[int]:
         return [
@@ -123,22 +122,22 @@ def run_chains(
     schedule: Schedule,
     progress: Callable[[float], list[Chain]] | None = None,
 ) -> None:
-    """Sweep every chain schedule.iterations times (then the polish sweeps, with a parallel
-    penalty), all windows of all chains in one batch per sweep.
+    """Sweep every chain schedule.iterations times (then the polish sweeps, with a critic), all
+    windows of all chains in one batch per sweep.
 
     progress(fraction) returns the chains still wanted (a cancelled job's chains drop out)."""
     device = next(net.parameters()).device
     width = net.config.window
-    total = schedule.iterations + (schedule.polish if schedule.parallel_penalty else 0)
+    total = schedule.iterations + (schedule.polish if schedule.critic else 0)
     for n in range(total):
         chains = progress(n / total) if progress else chains
         if not chains:
             return
         for chain in chains:
             if n < schedule.iterations:
-                chain.begin_sweep(schedule.mask_fraction(n), schedule.parallel_penalty)
+                chain.begin_sweep(schedule.mask_fraction(n), schedule.critic)
             else:
-                chain.begin_polish(schedule.parallel_penalty, spacing=width // 2)
+                chain.begin_polish(schedule.critic, spacing=width // 2)
         tiles = [(chain, s) for chain in chains for s in chain.tiles(width)]
         if not tiles:  # nothing left to polish
             break

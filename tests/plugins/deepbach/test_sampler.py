@@ -272,3 +272,23 @@ def test_a_melody_too_low_for_the_voices_under_it_is_refused(chorale, tiny_net, 
         update={"constraints": [PitchRange(track=t, low=36 + 6 * t, high=60 + 4 * t) for t in (1, 2, 3)]}
     )
     DeepBach(net=tiny_net(), vocab=vocab).check(request, DeepBach.Options())  # ranges given: served
+
+
+def test_a_6_8_melody_changes_chords_only_on_the_dotted_beats(tiny_net, vocab, job):
+    from scorehost.plugins.deepbach.encoding import beat_starts
+    from scorehost.plugins.deepbach.evaluate import folk_melody
+
+    score = folk_melody("kinder0", 10)  # "Schlaf du kleine Seele", 6/8, eighths in the melody
+    assert (score.time_signatures[0].numerator, score.time_signatures[0].denominator) == (6, 8)
+    beats = set(beat_starts(score))
+    assert any(n.start not in beats for n in score.tracks[0].notes)  # the melody itself moves inside beats
+    regions = [Region(track=t, start=0, end=score.length) for t in (1, 2, 3)]
+    request = EditRequest(model="deepbach", score=score, regions=regions)
+    model = DeepBach(net=tiny_net(), vocab=vocab)
+    for seed in range(0, 30, 5):
+        for variation in model.inpaint(request, model.Options(seed=seed, variations=2, iterations=4), job):
+            assert variation.score.tracks[0] == score.tracks[0]
+            for t in (1, 2, 3):
+                onsets = {n.start for n in variation.score.tracks[t].notes}
+                assert onsets and onsets <= beats | {0}, sorted(onsets - beats)
+    assert any("6/8" in w and "dotted beats" in w for w in job.warnings)
