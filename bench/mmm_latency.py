@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import torch
-from engine_timing import seeded, summary, timed  # bench/ is on the path when a script runs from it
+from engine_timing import report  # bench/ is on the path when a script runs from it
 from music21 import corpus
 
 from scorehost.core.cliparse import parse_option
@@ -77,26 +77,9 @@ def main() -> None:
         options=options,
     )
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, device {engine.device}, options {options}")
-    print(summary("4-bar fill, 1 track of 4, 8 bars", timed(engine, fill, args.runs)))
-    print(summary("16 variations in one request", timed(engine, fill, max(3, args.runs // 3), variations=16)))
-    batched = []
-    for repeat in range(3):
-        started = time.perf_counter()
-        jobs = [engine.submit(seeded(fill, repeat * 100 + i)) for i in range(16)]
-        for job in jobs:
-            job.wait()
-        batched.append(16 / (time.perf_counter() - started))
-    print(summary("16 requests at once", batched, "fills/s"))
     model = engine.host.model("mmm")
-    for cached in (True, False):
-        rates = [decode_rate(model, 400, 128, cached) for _ in range(3)]
-        print(
-            summary(
-                f"decoding after a 400-token prompt, {'with' if cached else 'without'} KV cache",
-                rates,
-                "tokens/s",
-            )
-        )
+    report(engine, fill, "4-bar fill, 1 track of 4, 8 bars", args.runs, 16, "fills/s",
+           lambda cached: decode_rate(model, 400, 128, cached))  # fmt: skip
     engine.shutdown()
 
 

@@ -8,26 +8,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from scorehost.core import cli, hookimpl
+from scorehost.core import cli
 from scorehost.core.host import DEFAULT_PLUGINS, Host
-
-
-class ThemeOn:
-    """A plugin registering theme on the weights in a folder."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    @hookimpl
-    def register_models(self, register) -> None:
-        from scorehost.plugins.theme.model import ThemeModel
-
-        register(ThemeModel(weights=self.folder))
+from scorehost.plugins.theme import OnWeights
 
 
 def host_with_theme(folder: Path, env: dict[str, str] | None = None) -> Host:
     host = Host(builtins=tuple(p for p in DEFAULT_PLUGINS if p != "scorehost.plugins.theme"), env=env)
-    host.pm.register(ThemeOn(folder), name="theme-on-test-weights")
+    host.pm.register(OnWeights(folder), name="theme-on-test-weights")
     return host
 
 
