@@ -1,5 +1,6 @@
-"""The theme plugin is not offered until it ships: no model without trained weights and a model
-card, not a built-in; its hooks stay cheap (no torch or numpy to list it)."""
+"""The theme plugin is offered once it ships, and not before: its model is registered, and the
+plugin a built-in, exactly when trained weights and a model card are there; its hooks stay cheap
+(no torch or numpy to list it)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,11 @@ from scorehost.core.host import DEFAULT_PLUGINS
 from scorehost.plugins.theme.weights import shipped
 
 
-def test_no_model_is_registered_without_shipped_weights_and_a_card():
-    assert not shipped()  # nothing trained ships yet
+def test_the_model_is_registered_and_built_in_exactly_when_weights_and_a_card_ship():
     registered = []
     plugin.register_models(registered.append)
-    assert registered == []
-    assert "scorehost.plugins.theme" not in DEFAULT_PLUGINS
+    assert [m.model_id for m in registered] == (["theme"] if shipped() else [])
+    assert ("scorehost.plugins.theme" in DEFAULT_PLUGINS) == shipped()
 
 
 def test_shipped_needs_weights_and_the_card(tmp_path, monkeypatch):
