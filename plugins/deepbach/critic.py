@@ -24,6 +24,9 @@ faults per candidate, computed for all hidden cells at once with numpy (no loop 
   of more than an octave, into the candidate or out of it to the voice's next note.
 - `spacing`: the candidate crosses the voice above or below, or leaves more than an octave
   between soprano and alto or alto and tenor.
+- `rhythm` (alto, tenor, bass): a note struck off the eighth-note grid and held past its
+  sixteenth, or a rest of one sixteenth between two notes: rhythms a chorale voice does not
+  sing (measures.py counts them, with odd lengths and 32nds, as inner-voice rhythm faults).
 
 Voice ranges are not a term: they are hard (problem.py allows no token outside them).
 """
@@ -38,7 +41,7 @@ import numpy as np
 from scorehost.core.score import KeySignature
 from scorehost.core.spelling import LETTERS, key_spelling
 
-from .encoding import FERMATA, FIRST_PITCH, HOLD, MODE, MODES, STEP, TONIC, beat_starts
+from .encoding import FERMATA, FIRST_PITCH, HOLD, MODE, MODES, POS, REST, STEP, TONIC, beat_starts
 from .voiceleading import next_change, parallel_counts, sounding, token_pitches
 
 AUGMENTED = np.array([-1, 3, 5, 6, 8, 10, -1])  # semitones of the augmented interval, by letter steps
@@ -72,6 +75,7 @@ class Weights:
     cross_relation: float = 0.0
     melodic: float = 0.0
     spacing: float = 0.0
+    rhythm: float = 0.0
 
     def __bool__(self) -> bool:
         return any(getattr(self, f.name) for f in fields(self))
@@ -125,6 +129,7 @@ class Context:
     before: np.ndarray  # (T,) int: the cadence onset this beat comes just before, else -1
     tonic: np.ndarray  # (T,) int
     letters: np.ndarray  # (T, 12) int
+    offgrid: np.ndarray | None = None  # (T,) bool: an odd sixteenth of the bar (off the eighths)
 
     @classmethod
     def of(cls, problem) -> Context:
@@ -151,7 +156,8 @@ class Context:
         letters = np.stack(
             [_letters(int(t), MODES[min(int(m), len(MODES) - 1)]) for t, m in zip(tonic, modes, strict=True)]
         ) if steps else np.zeros((0, 12), dtype=np.int64)  # fmt: skip
-        return cls(beats, cadence, final, onset, before, tonic, letters)
+        offgrid = problem.meta[POS] % 2 == 1
+        return cls(beats, cadence, final, onset, before, tonic, letters, offgrid)
 
 
 def costs(
@@ -199,6 +205,8 @@ def costs(
         total += weights.melodic * (into.astype(float) + out)
     if weights.spacing:
         total += weights.spacing * _spacing(pitch, voices, steps, cand)
+    if weights.rhythm and context.offgrid is not None:
+        total += weights.rhythm * _rhythm(grid, pitch, voices, steps, context.offgrid, size)
     return total
 
 
@@ -276,3 +284,21 @@ def _spacing(pitch, voices, steps, cand) -> np.ndarray:
     wide_above = (voices[:, None] >= 1) & (voices[:, None] <= 2) & (above >= 0) & (above - cand > 12)
     wide_below = (voices[:, None] <= 1) & (below >= 0) & (cand - below > 12)
     return faults + (sounding_ & wide_above) + (sounding_ & wide_below)
+
+
+def _rhythm(grid, pitch, voices, steps, offgrid, size) -> np.ndarray:
+    """(n, V) inner-voice rhythm faults: a note struck off the eighths and held on (the
+    candidate strikes it, or holds one struck just before), a one-sixteenth rest between notes."""
+    length = grid.shape[1]
+    prev_i, next_i = np.maximum(steps - 1, 0), np.minimum(steps + 1, length - 1)
+    after = np.where(steps + 1 < length, grid[voices, next_i], REST)
+    before = np.where(steps >= 1, grid[voices, prev_i], REST)
+    two_back = np.where(steps >= 2, pitch[voices, np.maximum(steps - 2, 0)], -1)
+    sounding_before = np.where(steps >= 1, pitch[voices, prev_i], -1)
+    is_pitch = (np.arange(size) >= FIRST_PITCH)[None, :]
+    faults = np.zeros((len(steps), size))
+    faults += (offgrid[steps] & (after == HOLD))[:, None] & is_pitch  # struck off the eighths, held
+    faults[:, HOLD] += (steps >= 1) & offgrid[prev_i] & (before >= FIRST_PITCH)  # holding one
+    faults[:, REST] += (sounding_before >= 0) & (after >= FIRST_PITCH)  # a sixteenth's rest
+    faults += ((before == REST) & (two_back >= 0))[:, None] & is_pitch  # striking after one
+    return faults * (voices >= 1)[:, None]

@@ -51,7 +51,7 @@ class DeepBachOptions(Options):
         "writes many more parallels than Bach. 0 samples the network as trained.",
     )
     harmony_penalty: float = Field(
-        default=3.0,
+        default=1.5,
         ge=0,
         le=50,
         description="Per beat where a note would make the sounding notes neither a triad nor a seventh chord "
@@ -87,11 +87,19 @@ class DeepBachOptions(Options):
         "0: the network alone.",
     )
     spacing_penalty: float = Field(
-        default=1.0,
+        default=0.5,
         ge=0,
         le=50,
         description="Per voice crossing, or more than an octave between soprano and alto or alto and tenor. "
         "0: the network alone.",
+    )
+
+    rhythm_penalty: float = Field(
+        default=2.0,
+        ge=0,
+        le=50,
+        description="Per alto, tenor or bass note struck off the eighth-note grid and held on, or rest of one "
+        "sixteenth between notes. 0: the network alone.",
     )
 
     def critic(self) -> Weights:
@@ -105,6 +113,7 @@ class DeepBachOptions(Options):
             cross_relation=self.cross_relation_penalty,
             melodic=self.melodic_penalty,
             spacing=self.spacing_penalty,
+            rhythm=self.rhythm_penalty,
         )
 
     def schedule(self) -> Schedule:

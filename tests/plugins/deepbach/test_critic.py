@@ -99,3 +99,18 @@ def test_weights_of_zero_charge_nothing(vocab):
     assert not costs(
         grid, np.array([1]), np.array([1]), _context(2, cadence=[1], final=[1]), vocab, Weights()
     ).any()
+
+
+def test_inner_voice_rhythms_off_the_eighths_and_sixteenth_rests(vocab):
+    offgrid = np.array([False, True, False, True])
+    context = _context(4)
+    context.offgrid = offgrid
+    grid = _grid(vocab, [[72, 0, 0, 0], [64, -2, 0, 67], [60, 0, 0, 0], [48, 0, 0, 0]])
+    cost = _cost(vocab, grid, 1, 1, context, rhythm=1)
+    assert cost[65] == 1  # struck on the second sixteenth and held through the third
+    grid = _grid(vocab, [[72, 0, 0, 0], [64, 65, -2, 67], [60, 0, 0, 0], [48, 0, 0, 0]])
+    cost = _cost(vocab, grid, 1, 2, context, rhythm=1)
+    assert cost["hold"] == 1 and cost[65] == 0  # holding the off-beat sixteenth; striking again
+    rest = costs(grid, np.array([1]), np.array([2]), context, vocab, Weights(rhythm=1))[0]
+    assert rest[2] == 1  # a sixteenth's rest between F and G
+    assert _cost(vocab, grid, 0, 2, context, rhythm=1)[74] == 0  # the soprano is the user's
