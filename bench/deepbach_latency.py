@@ -37,6 +37,21 @@ def melody_exercise(chorale: Score, bars: int) -> Score:
     return chorale.model_copy(update={"tracks": [soprano, *empty], "length": end, "fermatas": fermatas})
 
 
+def harmonization(chorale: Score, options: dict | None = None, bars: int = 8) -> EditRequest:
+    """The benchmark's harmonization: alto, tenor and bass under the first bars of the soprano."""
+    exercise = melody_exercise(chorale, bars)
+    return EditRequest(
+        model="deepbach",
+        score=exercise,
+        regions=[Region(track=t, start=0, end=exercise.length) for t in (1, 2, 3)],
+        options=options or {},
+    )
+
+
+def bwv66_6() -> Score:
+    return read_score(Path(corpus.getWork("bach/bwv66.6")))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
@@ -47,14 +62,8 @@ def main() -> None:
     engine = Engine(
         Host(env={"SCOREHOST_PLUGINS": ""}), device=args.device, queue_size=256, default_timeout=600
     )
-    chorale = read_score(Path(corpus.getWork("bach/bwv66.6")))
-    exercise = melody_exercise(chorale, 8)
-    harmonize = EditRequest(
-        model="deepbach",
-        score=exercise,
-        regions=[Region(track=t, start=0, end=exercise.length) for t in (1, 2, 3)],
-        options=options,
-    )
+    chorale = bwv66_6()
+    harmonize = harmonization(chorale, options)
     bar = chorale.bars()[3]
     alto = EditRequest(
         model="deepbach",
