@@ -289,6 +289,7 @@ def serve(**flags) -> None:
     exits. Every setting can also come from SCOREHOST_<NAME> or the --config file.
     """
     from .engine import Engine
+    from .threads import cpu_policy
 
     given = {k: list(v) if isinstance(v, tuple) else v for k, v in flags.items() if v not in (None, ())}
     settings = get_host().settings_class()(**given)
@@ -307,6 +308,7 @@ def serve(**flags) -> None:
         max_notes=settings.max_notes,
         keep_seconds=settings.finished_jobs_seconds,
         keep_bytes=settings.finished_jobs_bytes,
+        cpu=cpu_policy(settings.cpu_workers, settings.cpu_threads, settings.omp_wait_policy),
     )
     engine.device  # noqa: B018  (chosen now, so a bad --device fails before any bridge starts)
     stop = _stop_on_signal()

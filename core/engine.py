@@ -1,8 +1,11 @@
-"""The job engine: one worker per device, a bounded queue, cancellation, deadlines, batching.
+"""The job engine: workers per device, a bounded queue, cancellation, deadlines, batching.
 
 A request is checked when it is submitted (so a bad one is refused at once), then queued.
-The worker of the model's device runs it, batching queued jobs for the same model when the
-model can serve several at once. Its promises:
+A worker of the model's device runs it, batching queued jobs for the same model when the
+model can serve several at once. A CUDA device has one worker (batches fill the GPU); the
+CPU has as many as its policy says (core/threads.py: one per physical core by default, each
+running torch on its own thread), which share the queue and its batches between them. Its
+promises:
 
 - only live jobs hold a queue slot (a cancelled or timed-out one gives its slot back);
 - a plugin exception, a missed deadline or a cancellation ends that job alone: the other
@@ -13,12 +16,14 @@ model can serve several at once. Its promises:
 - a model is loaded once per device, under a lock of its own, outside any job's deadline
   (or at start, with preload);
 - a model without its own inpaint_batch is served one job after another, each job running
-  only when its turn comes.
+  only when its turn comes;
+- a model runs in one worker at a time unless it declares itself concurrent.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 import uuid
@@ -45,6 +50,7 @@ from .regions import constraint_violations, merge_result, spans_by_track
 from .requests import EditRequest, EditResult, Options, Variation, check_request
 from .scoreio import MAX_NOTES
 from .spelling import spell_written
+from .threads import CpuPolicy, cpu_policy, set_torch_threads, set_wait_policy
 
 log = logging.getLogger(__name__)
 
@@ -205,12 +211,13 @@ class Job:
 class _Worker:
     """A thread that serves the queue of one device."""
 
-    def __init__(self, engine: Engine, device: str):
+    def __init__(self, engine: Engine, device: str, number: int = 0):
         self.engine, self.device = engine, device
         self.current: list[Job] = []
         self.abandoned = False
         self.loading = False  # a load() is running: deadlines do not run meanwhile
-        self.thread = threading.Thread(target=self._run, name=f"scorehost-{device}", daemon=True)
+        self.threads_set = False  # torch's thread count is set in this thread (once torch is in)
+        self.thread = threading.Thread(target=self._run, name=f"scorehost-{device}-{number}", daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
@@ -222,9 +229,12 @@ class _Worker:
             try:
                 self.engine._run_batch(batch, self)
             finally:
-                if self.abandoned:  # the stuck model returned at last: it may serve again
-                    self.engine._back_in_service(batch[0].model, self.device)
+                self.engine._leave(batch[0].model, self.device, back_in_service=self.abandoned)
                 self.current = []
+
+    def set_threads(self) -> None:
+        if not self.threads_set:
+            self.threads_set = set_torch_threads(self.engine.cpu.threads)
 
 
 class Engine:
@@ -239,8 +249,12 @@ class Engine:
         keep_finished: int = 1000,
         keep_seconds: float = 3600.0,
         keep_bytes: int = 256 * 1024 * 1024,
+        cpu: CpuPolicy | None = None,
     ):
         self.host = host
+        # CPU workers and their torch threads; the wait policy must be set before torch loads
+        self.cpu = cpu or cpu_policy()
+        set_wait_policy(self.cpu.wait)
         self._wanted_device = device
         self._device: str | None = None
         self.queue_size = queue_size
@@ -254,7 +268,8 @@ class Engine:
         self.jobs: dict[str, Job] = {}
         self._queues: dict[str, deque[Job]] = {}
         self._cond = threading.Condition()
-        self._workers: dict[str, _Worker] = {}
+        self._workers: dict[str, list[_Worker]] = {}
+        self._inside: dict[tuple[str, str], int] = {}  # (model, device) -> workers serving it
         self._closed = False
         self._loaded: set[tuple[str, str]] = set()
         self._load_locks: dict[tuple[str, str], threading.Lock] = {}
@@ -377,45 +392,74 @@ class Engine:
             self._cond.notify_all()
         for job in pending:
             job.cancel()
+        workers = [w for group in list(self._workers.values()) for w in group]
         if cancel:
-            for worker in list(self._workers.values()):
+            for worker in workers:
                 for job in worker.current:
                     job.cancel()
         end = time.monotonic() + timeout
-        for worker in list(self._workers.values()):
+        for worker in workers:
             worker.thread.join(max(0.0, end - time.monotonic()))
 
     # ---- the workers' side ----------------------------------------------------------------
 
+    def worker_count(self, device: str) -> int:
+        """Workers a device gets: the CPU policy's on the CPU, one on an accelerator."""
+        return self.cpu.workers if device == "cpu" else 1
+
     def _ensure_worker(self, device: str) -> None:
-        worker = self._workers.get(device)
-        if worker is None or not worker.thread.is_alive() or worker.abandoned:
-            self._workers[device] = _Worker(self, device)
+        """Keep a device's workers at their count: abandoned or ended ones are replaced.
+        Called with _cond held."""
+        workers = [w for w in self._workers.get(device, []) if w.thread.is_alive() and not w.abandoned]
+        taken = {w.thread.name for w in workers}
+        number = 0
+        while len(workers) < self.worker_count(device):
+            while f"scorehost-{device}-{number}" in taken:
+                number += 1
+            workers.append(_Worker(self, device, number))
+            taken.add(workers[-1].thread.name)
+        self._workers[device] = workers
 
     def _take(self, device: str) -> list[Job] | None:
-        """Next batch for a device: the oldest live job whose model is in service, plus queued
-        ones for the same model."""
+        """Next batch for a device: the oldest live job whose model is in service (and free,
+        unless it is concurrent), plus queued ones for the same model: with several workers, a
+        share of them, so that the other workers get theirs."""
         with self._cond:
             while True:
                 queue = self._queues.setdefault(device, deque())
                 while queue and queue[0].done:  # cancelled while waiting
                     queue.popleft()
-                first = next((j for j in queue if not j.done and self._in_service(j.model, device)), None)
+                first = next((j for j in queue if not j.done and self._may_serve(j.model, device)), None)
                 if first is not None:
                     break
                 if self._closed:
                     return None
                 self._cond.wait(0.05 if queue else 0.5)
-            queue.remove(first)
             batch = [first]
             if first.model.max_batch > 1:
-                for job in list(queue):
-                    if len(batch) >= first.model.max_batch:
-                        break
-                    if job.model is first.model and not job.done:
-                        queue.remove(job)
-                        batch.append(job)
+                same = [j for j in queue if j.model is first.model and not j.done]
+                share = math.ceil(len(same) / self.worker_count(device))
+                batch = same[: min(first.model.max_batch, share)]
+            for job in batch:
+                queue.remove(job)
+            key = (first.model.model_id, device)
+            self._inside[key] = self._inside.get(key, 0) + 1
             return batch
+
+    def _may_serve(self, model: Model, device: str) -> bool:
+        """In service, and not inside another worker unless it is concurrent. With _cond held."""
+        if not self._in_service(model, device):
+            return False
+        return model.concurrent or not self._inside.get((model.model_id, device))
+
+    def _leave(self, model: Model, device: str, back_in_service: bool) -> None:
+        """A worker is out of the model; an abandoned one's return puts the model back in service."""
+        with self._cond:
+            key = (model.model_id, device)
+            self._inside[key] = self._inside.get(key, 1) - 1
+            if back_in_service:  # the stuck model returned at last: it may serve again
+                self._out_of_service.pop(key, None)
+            self._cond.notify_all()
 
     def _in_service(self, model: Model, device: str) -> bool:
         """False while an abandoned thread is still inside this model. Called with _cond held."""
@@ -424,11 +468,6 @@ class Engine:
             del self._out_of_service[(model.model_id, device)]
             thread = None
         return thread is None
-
-    def _back_in_service(self, model: Model, device: str) -> None:
-        with self._cond:
-            self._out_of_service.pop((model.model_id, device), None)
-            self._cond.notify_all()
 
     def _requeue(self, jobs: list[Job]) -> None:
         """Put jobs that were stopped through no fault of their own back at the queue's head."""
@@ -453,6 +492,7 @@ class Engine:
             return
         finally:
             worker.loading = False
+        worker.set_threads()
         for job in batch:  # the time a load took is not the job's
             job.deadline += time.monotonic() - loading_started
         if type(model).inpaint_batch is Model.inpaint_batch:  # served one by one: say so
@@ -540,7 +580,8 @@ class Engine:
             time.sleep(0.05)
             now = time.monotonic()
             with self._cond:
-                if self._closed and not any(w.thread.is_alive() for w in self._workers.values()):
+                workers = [(d, w) for d, group in self._workers.items() for w in group]
+                if self._closed and not any(w.thread.is_alive() for _, w in workers):
                     return
                 if now - expired > 1.0:  # old finished jobs go even when nothing is submitted
                     self._forget_oldest_finished()
@@ -549,7 +590,7 @@ class Engine:
                     for job in list(queue):
                         if not job.done and now > job.deadline:
                             job.finish(Status.TIMEOUT, error=JobTimeout(self._queued_timeout(job, device)))
-                for device, worker in list(self._workers.items()):
+                for device, worker in workers:
                     if not worker.abandoned and not worker.loading:
                         self._unstick(device, worker, now)
 
@@ -571,11 +612,10 @@ class Engine:
         log.warning("worker for %s stuck in %s; starting a new one", device, model.model_id)
         worker.abandoned = True
         self._out_of_service[(model.model_id, device)] = worker.thread
+        self._workers[device] = [w for w in self._workers[device] if w is not worker]
         self._requeue(worker.current)  # _cond is re-entrant
         if any(not j.done for j in self._queues.get(device, ())):
             self._ensure_worker(device)
-        else:
-            del self._workers[device]
 
     def _queued_timeout(self, job: Job, device: str) -> str:
         message = job._timeout_message()

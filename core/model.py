@@ -73,7 +73,8 @@ class Model:
 
     Subclasses set model_id, description, capabilities and Options, and implement
     inpaint(). Models that can serve several requests in one forward pass set max_batch
-    and override inpaint_batch().
+    and override inpaint_batch(); models whose inpaint may run in several threads at once
+    set concurrent, and the engine's CPU workers then serve them side by side.
     """
 
     model_id: ClassVar[str] = ""
@@ -82,6 +83,9 @@ class Model:
     Options: ClassVar[type[Options]] = Options
     uses_accelerator: ClassVar[bool] = False  # True: runs on the engine's CUDA device when present
     max_batch: ClassVar[int] = 1
+    # True: several of the engine's CPU workers may run it at once (its inpaint changes no
+    # state that another call reads, as a network's forward pass under no_grad does not)
+    concurrent: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.device: str | None = None

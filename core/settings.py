@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 from pydantic.fields import FieldInfo
@@ -45,6 +45,22 @@ class Settings(BaseSettings):
         json_schema_extra={"flag": "--bridge"},
     )
     device: str | None = Field(default=None, description="auto, cpu, cuda or cuda:N.")
+    cpu_workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=256,
+        description="CPU workers serving requests side by side; default one per physical core.",
+    )
+    cpu_threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=256,
+        description="torch threads each CPU worker computes with; default the cores shared among the workers (1 with the default workers).",
+    )
+    omp_wait_policy: Literal["passive", "active", "default"] = Field(
+        default="passive",
+        description="How idle OpenMP threads wait: passive sleeps (stays fast when other programs use the CPU), active spins, default is libgomp's; an OMP_WAIT_POLICY variable wins.",
+    )
     preload: list[str] = Field(
         default=[],
         description="Model to load at start, so the first request does not wait for its weights; repeat for several.",

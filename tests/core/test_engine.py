@@ -9,6 +9,9 @@ from scorehost.core.engine import Engine, Status
 from scorehost.core.errors import QueueFull, RequestError, UnknownModel, UnsupportedConstraint
 from scorehost.core.requests import EditRequest, PitchRange, Region
 from scorehost.core.score import note_tuples
+from scorehost.core.threads import CpuPolicy
+
+ONE_WORKER = CpuPolicy(workers=1, threads=1)  # a blocker holds the device: later jobs queue
 
 
 def _request(score, model="echo", **extra):
@@ -86,7 +89,7 @@ def test_deadline_applies_to_cooperative_models_too(engine, chorale):
 
 
 def test_same_model_jobs_are_batched(host, chorale):
-    engine = Engine(host, device="cpu", queue_size=100)
+    engine = Engine(host, device="cpu", queue_size=100, cpu=ONE_WORKER)
     blocker = engine.submit(_request(chorale, "slow", options={"seconds": 0.3}))
     jobs = [engine.submit(_request(chorale, "batched")) for _ in range(16)]
     for job in jobs:
@@ -98,7 +101,7 @@ def test_same_model_jobs_are_batched(host, chorale):
 
 
 def test_one_failed_item_of_a_batch_fails_alone(host, chorale):
-    engine = Engine(host, device="cpu", queue_size=100)
+    engine = Engine(host, device="cpu", queue_size=100, cpu=ONE_WORKER)
     blocker = engine.submit(_request(chorale, "slow", options={"seconds": 0.3}))
     jobs = [engine.submit(_request(chorale, "batched", timeout=13 if i == 2 else None)) for i in range(6)]
     blocker.wait(10)
@@ -128,7 +131,7 @@ def test_bad_requests_are_refused_before_queueing(engine, chorale):
 
 
 def test_queue_is_bounded(host, chorale):
-    engine = Engine(host, device="cpu", queue_size=2)
+    engine = Engine(host, device="cpu", queue_size=2, cpu=ONE_WORKER)
     first = engine.submit(_request(chorale, "slow", options={"seconds": 1}))
     while first.status != Status.RUNNING:
         time.sleep(0.01)

@@ -12,6 +12,7 @@ from scorehost.core.engine import Engine, Status
 from scorehost.core.hookspecs import hookimpl
 from scorehost.core.model import Model
 from scorehost.core.requests import EditRequest, Options, Region, Variation
+from scorehost.core.threads import CpuPolicy
 
 
 class Stuck(Model):
@@ -37,6 +38,10 @@ class Stuck(Model):
             with self.lock:
                 self.inside -= 1
         return [Variation(score=request.score, log_prob=0.0, seed=s) for s in options.seeds()]
+
+
+class StuckToo(Stuck):
+    model_id = "stuck2"
 
 
 class Quick(Model):
@@ -117,19 +122,26 @@ class Models:
 
 @pytest.fixture
 def models():
-    return {m.model_id: m for m in (Stuck(), Quick(), SlowLoad(), SlowLoadOther(), Sequential(), Lockstep())}
+    return {
+        m.model_id: m
+        for m in (Stuck(), StuckToo(), Quick(), SlowLoad(), SlowLoadOther(), Sequential(), Lockstep())
+    }
 
 
-@pytest.fixture
-def engine(models):
+@pytest.fixture(params=[1, 2], ids=["1-worker", "2-workers"])
+def engine(models, request):
+    """Every promise holds with one CPU worker and with several."""
     from scorehost.core.host import Host
 
     host = Host(builtins=(), env={"SCOREHOST_PLUGINS": ""})
     host.pm.register(Models(*models.values()), name="promise-models")
-    e = Engine(host, device="cpu", queue_size=3, default_timeout=10, grace=0.3)
+    e = Engine(
+        host, device="cpu", queue_size=3, default_timeout=10, grace=0.3, cpu=CpuPolicy(request.param, 1)
+    )
     models["sequential"].engine = e
     yield e
     models["stuck"].release.set()
+    models["stuck2"].release.set()
     e.shutdown(timeout=3)
 
 
@@ -156,8 +168,8 @@ def test_a_cancelled_job_in_a_model_that_never_reports_is_abandoned_after_the_gr
 
 
 def test_cancelled_and_timed_out_jobs_give_back_their_queue_slots(engine, chorale, models):
-    first = engine.submit(_request(chorale, "stuck"))
-    _running(first)
+    for model in ("stuck", "stuck2")[: engine.cpu.workers]:  # every worker busy
+        _running(engine.submit(_request(chorale, model)))
     waiting = [engine.submit(_request(chorale, "quick")) for _ in range(3)]
     for job in waiting:
         job.cancel()
@@ -166,6 +178,7 @@ def test_cancelled_and_timed_out_jobs_give_back_their_queue_slots(engine, choral
     assert late.status == Status.TIMEOUT
     again = [engine.submit(_request(chorale, "quick")) for _ in range(3)]  # QueueFull before
     models["stuck"].release.set()
+    models["stuck2"].release.set()
     for job in again:
         assert job.wait(5).variations
 
@@ -253,3 +266,78 @@ def test_a_sequential_batch_reports_honest_progress(engine, chorale, models):
         assert snapshot[jobs[k].id] == "running"
     starts = [j.started for j in jobs]
     assert starts == sorted(starts) and starts[0] < starts[-1]
+
+
+class SharedOptions(Options):
+    meet: bool = False
+
+
+class Shared(Model):
+    """Concurrent and batched: records each batch's size and the worker thread that ran it."""
+
+    model_id = "shared"
+    description = "test: concurrent batches"
+    max_batch = 16
+    concurrent = True
+    Options = SharedOptions
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[tuple[int, str]] = []
+        self.together = threading.Barrier(2, timeout=5)
+
+    def inpaint_batch(self, items):
+        self.batches.append((len(items), threading.current_thread().name))
+        if items[0][1].meet:
+            self.together.wait()  # both workers inside at once, or BrokenBarrierError
+        time.sleep(0.05)
+        return [[Variation(score=r.score, log_prob=0.0, seed=0)] for r, _o, _j in items]
+
+
+@pytest.fixture
+def two_workers(models):
+    from scorehost.core.host import Host
+
+    shared = Shared()
+    host = Host(builtins=(), env={"SCOREHOST_PLUGINS": ""})
+    host.pm.register(Models(*models.values(), shared), name="promise-models")
+    e = Engine(host, device="cpu", queue_size=20, default_timeout=10, grace=0.3, cpu=CpuPolicy(2, 1))
+    yield e, shared
+    models["stuck"].release.set()
+    models["stuck2"].release.set()
+    e.shutdown(timeout=3)
+
+
+def test_a_model_that_is_not_concurrent_runs_in_one_worker_at_a_time(two_workers, chorale, models):
+    engine, _ = two_workers
+    first, second = (engine.submit(_request(chorale, "stuck")) for _ in range(2))
+    _running(first)
+    quick = engine.submit(_request(chorale, "quick"))
+    assert quick.wait(3).variations  # the other worker serves other models meanwhile
+    assert second.status == Status.QUEUED and models["stuck"].most_inside == 1
+    models["stuck"].release.set()
+    assert first.wait(3).variations and second.wait(3).variations
+    assert models["stuck"].most_inside == 1
+
+
+def test_a_concurrent_model_is_served_by_every_worker_at_once(two_workers, chorale):
+    engine, shared = two_workers
+    jobs = [engine.submit(_request(chorale, "shared", options={"meet": True})) for _ in range(2)]
+    for job in jobs:
+        assert job.wait(8).variations  # each waited for the other inside the model
+    assert len({name for _, name in shared.batches}) == 2
+
+
+def test_queued_jobs_of_a_model_are_shared_among_the_workers(two_workers, chorale, models):
+    engine, shared = two_workers
+    blockers = [engine.submit(_request(chorale, m)) for m in ("stuck", "stuck2")]
+    for job in blockers:
+        _running(job)
+    jobs = [engine.submit(_request(chorale, "shared")) for _ in range(8)]
+    models["stuck"].release.set()
+    models["stuck2"].release.set()
+    for job in jobs:
+        assert job.wait(5).variations
+    sizes = [size for size, _ in shared.batches]
+    assert sum(sizes) == 8 and max(sizes) <= 4, sizes  # no worker takes more than its share
+    assert len({name for _, name in shared.batches}) == 2
