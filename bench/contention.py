@@ -44,7 +44,8 @@ CLIENTS = (1, 4, 16)
 
 def child_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
-    return env | {"SCOREHOST_PLUGINS": "", "PYTHONPATH": str(ROOT)}
+    path = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)  # keep the caller's
+    return env | {"SCOREHOST_PLUGINS": "", "PYTHONPATH": path}
 
 
 @contextmanager
