@@ -19,7 +19,7 @@ from scorehost.core.errors import ScorehostError
 from scorehost.core.model import Capabilities, JobContext, Model
 from scorehost.core.requests import EditRequest, Options, Variation
 
-from .weights import STEM, WEIGHTS_DIR, load_network, load_vocab
+from .weights import STEM, THEME_CONTEXT, WEIGHTS_DIR, load_network, load_vocab
 
 if TYPE_CHECKING:
     from .rules import ThemeChoice, TrackRules
@@ -114,16 +114,15 @@ class ThemeModel(Model):
 
     def _theme_context(self) -> int:
         """The longest theme the network reads, in tokens (the baseline's is saved beside its
-        network, whose config has none)."""
-        from .network import ThemeConfig
-
+        network, whose config has none). Read from the saved config before the network loads:
+        checking a request imports no torch (a server's first check would wait for it, and
+        MuseScore gives up on a request after 30 s)."""
         if self.net is not None:
-            config = self.net.config
-            return config.theme_context if isinstance(config, ThemeConfig) else ThemeConfig.theme_context
+            return getattr(self.net.config, "theme_context", THEME_CONTEXT)
         from scorehost.plugins.lib.training import read_config
 
         saved = read_config(self.weights, self.stem)
-        return saved["network"].get("theme_context", saved.get("theme_context", ThemeConfig.theme_context))
+        return saved["network"].get("theme_context", saved.get("theme_context", THEME_CONTEXT))
 
     def check(self, request: EditRequest, options: Options) -> None:
         from .rules import choose_theme, rules_for

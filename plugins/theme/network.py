@@ -34,12 +34,14 @@ from scorehost.plugins.lib.transformer import (
 )
 from scorehost.plugins.lib.vocab import Vocab
 
+from .weights import THEME_CONTEXT
+
 
 @dataclass(frozen=True)
 class ThemeConfig:
     vocab_size: int
     context: int = 1024  # decoder tokens
-    theme_context: int = 256  # encoder tokens (a theme of 2-4 bars, its accompaniment included)
+    theme_context: int = THEME_CONTEXT  # encoder tokens (a theme of 2-4 bars, its accompaniment included)
     dim: int = 256
     layers: int = 4  # decoder layers
     encoder_layers: int = 2

@@ -21,6 +21,7 @@ WEIGHTS_DIR = Path(__file__).with_name("weights")
 MODEL_CARD = Path(__file__).with_name("MODEL_CARD.md")
 STEM = "theme"
 BASELINE_STEM = "theme-prompt"
+THEME_CONTEXT = 256  # encoder tokens, unless a network's config says otherwise (no torch to know it)
 
 
 def shipped(folder: Path = WEIGHTS_DIR) -> bool:

@@ -45,3 +45,25 @@ def test_listing_the_plugin_and_its_model_imports_no_torch_or_numpy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_checking_a_request_imports_no_torch(tmp_path):
+    """A server checks a request when it comes (POST /v1/jobs answers after the check): with
+    torch to import first, a fresh server's first answer took 34 s on a loaded 2-core machine,
+    past MuseScore's 30 s. The network loads, with torch, when the job runs."""
+    from .serving import export_tiny
+
+    export_tiny(tmp_path)
+    code = (
+        "import sys\n"
+        "from music21 import corpus\n"
+        "from scorehost.core.cliparse import build_request\n"
+        "from scorehost.core.musicxml import score_from_music21\n"
+        "from scorehost.plugins.theme.model import ThemeModel, ThemeOptions\n"
+        "score = score_from_music21(corpus.parse('oneills1850').scores[43])\n"
+        "request = build_request('theme', score, ['0:9-24'], ['theme:1-4'], {})\n"
+        f"ThemeModel(weights=__import__('pathlib').Path({str(tmp_path)!r})).check(request, ThemeOptions())\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stderr
