@@ -12,8 +12,8 @@ faults per candidate, computed for all hidden cells at once with numpy (no loop 
   sounding there with the candidate are neither a triad nor a seventh chord, nor an incomplete
   chord of one or two pitch classes a triad holds (measures.py judges beats the same way).
 - `cadence`: under a fermata and through the final chord, the chord is not a root-position
-  major or minor chord (one fault for the quality, one for the bass); through the final chord,
-  its root is not the key's tonic; on the beat before a cadence chord, the chord is not a
+  major or minor chord (one fault for the quality, one for the bass); through the final chord
+  (from the beat its melody note is in), its root is not the key's tonic, nor its bass; on the beat before a cadence chord, the chord is not a
   root-position chord (sevenths too) a fifth above or below the cadence chord's root (V-I, IV-I).
 - `leading_tone`: a voice on the key's leading tone just before a cadence chord does not step
   up to the tonic.
@@ -142,7 +142,8 @@ class Context:
         if context.any():  # from the last note struck in the context to the end of what sounds
             last = int(np.flatnonzero(context.any(axis=0))[-1])
             end = int(next_change(problem.grid)[:, last][context[:, last]].max())
-            final[last:end] = True
+            beats_before = np.flatnonzero(beats[: last + 1])  # from the beat the final note is in
+            final[int(beats_before[-1]) if len(beats_before) else last : end] = True
         cadence = fermata | final
         onset = cadence & ~np.concatenate([[False], cadence[:-1]])
         before = np.full(steps, -1)
@@ -221,7 +222,8 @@ def _cadence(pitch, voices, steps, cand, chord, context: Context, root, root7) -
     bass_pc = np.where(bass >= 0, bass % 12, -2)
     inside = context.cadence[steps][:, None]
     faults = inside * ((root[chord] < 0).astype(float) + (root[chord] != bass_pc))
-    faults += context.final[steps][:, None] * (root[chord] != context.tonic[steps][:, None])
+    tonic = context.tonic[steps][:, None]
+    faults += context.final[steps][:, None] * ((root[chord] != tonic).astype(float) + (bass_pc != tonic))
     # the beat before a cadence chord: a root-position chord on its fifth or fourth degree
     target = context.before[steps]
     pre = target >= 0

@@ -103,7 +103,8 @@ def harmonization_faults(
         for who, scores in (("model", results), ("bach", [bach] if bach is not None else [])):
             for result in scores:
                 tracks = voice_tracks(result)
-                counts = count_faults(result, tracks, list(model.vocab.ranges)) | measure(result, tracks)
+                ranges = list(model.vocab.ranges)
+                counts = count_faults(result, tracks, ranges, ranged=(1, 2, 3)) | measure(result, tracks)
                 for key, value in counts.items():
                     totals[who][key] += value
         totals["beats"] += score.length / (4 * STEP)
@@ -164,7 +165,7 @@ ROWS = (
     ("cross_relations", "cross-relations", "rate"),
     ("crossings", "voice crossings", "rate"),
     ("spacing", "spacing over an octave (S-A, A-T)", "rate"),
-    ("out_of_range", "notes outside the voice range", "rate"),
+    ("out_of_range", "A, T, B notes outside their range", "rate"),
     ("rhythm_faults", "inner-voice rhythm faults", "rate"),
 )
 

@@ -50,8 +50,11 @@ def _sonorities(score: Score, tracks: list[int]) -> list[tuple[int, list[int | N
     return out
 
 
-def count_faults(score: Score, tracks: list[int], ranges: list[tuple[int, int]]) -> dict[str, int]:
-    """Fault counts of the voices tracks (soprano first), ranges[i] the (low, high) MIDI range of voice i."""
+def count_faults(
+    score: Score, tracks: list[int], ranges: list[tuple[int, int]], ranged: tuple[int, ...] = (0, 1, 2, 3)
+) -> dict[str, int]:
+    """Fault counts of the voices tracks (soprano first), ranges[i] the (low, high) MIDI range of
+    voice i; notes out of range are counted in the voices ranged (a user's melody is its own)."""
     counts = dict.fromkeys(FAULTS, 0)
     sonorities = _sonorities(score, tracks)
     for (_, before, _), (tick, after, struck) in zip(sonorities, sonorities[1:], strict=False):
@@ -69,6 +72,7 @@ def count_faults(score: Score, tracks: list[int], ranges: list[tuple[int, int]])
             counts["crossings"] += upper is not None and lower is not None and upper < lower
         for upper, lower in zip(sounding[:3], sounding[1:3], strict=False):
             counts["spacing"] += upper is not None and lower is not None and upper - lower > 12
-    for track, (low, high) in zip(tracks, ranges, strict=True):
-        counts["out_of_range"] += sum(not low <= n.pitch <= high for n in score.tracks[track].notes)
+    for voice in ranged:
+        low, high = ranges[voice]
+        counts["out_of_range"] += sum(not low <= n.pitch <= high for n in score.tracks[tracks[voice]].notes)
     return counts

@@ -74,18 +74,18 @@ class Chain:
         return costs(self.state.numpy(), voices, steps, self.context, self.vocab, critic)
 
     def begin_polish(self, critic: Weights, spacing: int) -> None:
-        """Mask the written cells whose values the critic still charges, at most one per
-        `spacing` steps: a blocked sweep charges each cell against the others' old values, so two
+        """Mask the written cells whose values the critic still charges, the dearest first, at
+        most one per `spacing` steps: a blocked sweep charges each cell against the others' old values, so two
         voices redrawn together can still fall into faults; cells this far apart cannot."""
         state = self.state.numpy()
         voices, steps = np.nonzero(self.writable.numpy())
         counts = self._costs(voices, steps, critic)
-        faulty = np.flatnonzero(counts[np.arange(len(steps)), state[voices, steps]] > 0)
-        chosen, last = [], -spacing
-        for i in faulty[np.argsort(steps[faulty], kind="stable")]:
-            if steps[i] - last >= spacing:
+        charged = counts[np.arange(len(steps)), state[voices, steps]]
+        faulty = np.flatnonzero(charged > 0)
+        chosen: list[int] = []
+        for i in faulty[np.argsort(-charged[faulty], kind="stable")]:  # the dearest first
+            if all(abs(steps[i] - steps[j]) >= spacing for j in chosen):
                 chosen.append(i)
-                last = steps[i]
         mask = torch.zeros(self.writable.shape, dtype=torch.bool)
         mask[voices[chosen], steps[chosen]] = True
         self._begin(mask)
