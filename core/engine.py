@@ -128,6 +128,10 @@ class Job:
     def done(self) -> bool:
         return self._done.is_set()
 
+    def ended(self, timeout: float | None = None) -> bool:
+        """Block until finished or `timeout` seconds; True if it has finished."""
+        return self._done.wait(timeout)
+
     def wait(self, timeout: float | None = None) -> EditResult:
         """Block until finished; return the result or raise the job's error."""
         if not self._done.wait(timeout):

@@ -72,12 +72,13 @@ class Progress:
 
 
 def follow_job(job, stream: TextIO | None = None, delay: float = DELAY, poll: float = 0.1) -> None:
-    """Report a job's progress until it ends (the caller then waits for its result)."""
+    """Report a job's progress until it ends (the caller then waits for its result): every
+    `poll` seconds, and not a moment longer once it has ended."""
     progress = Progress(job.model.model_id, stream=stream, delay=delay)
     try:
         while not job.done:
             status = str(getattr(job.status, "value", job.status))
             progress.update(job.fraction, "" if status == "running" else status)
-            time.sleep(poll)
+            job.ended(poll)
     finally:
         progress.close()

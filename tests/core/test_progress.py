@@ -79,3 +79,28 @@ def test_a_terminal_gets_one_line_redrawn_and_a_log_a_line_per_tenth():
     lines = log.getvalue().splitlines()
     assert lines[0] == "eval: 4/40 chorales, 2 s"  # nothing in the first two seconds
     assert lines[-1] == "eval: 40/40 chorales, 20 s" and len(lines) == 10  # one per tenth
+
+
+def test_following_a_job_ends_when_the_job_does_not_at_the_next_poll(host, chorale):
+    """No fixed poll lag (#12): follow_job returns as the job ends, however long its poll."""
+    import threading
+    import time
+
+    from scorehost.core.engine import Engine
+    from scorehost.core.progress import follow_job
+    from scorehost.core.requests import EditRequest, Region
+
+    engine = Engine(host, device="cpu")
+    request = EditRequest(
+        model="slow", score=chorale, regions=[Region(track=1, start=480, end=2400)], options={"seconds": 0.3}
+    )
+    job = engine.submit(request)
+    ended_at: list[float] = []
+    job.on_change(lambda j: j.done and ended_at.append(time.monotonic()))
+    follower = threading.Thread(target=follow_job, args=(job, io.StringIO()), kwargs={"poll": 5.0})
+    follower.start()
+    follower.join(10)
+    returned = time.monotonic()
+    engine.shutdown()
+    assert job.wait(0).variations and ended_at
+    assert returned - ended_at[0] < 0.1, returned - ended_at[0]
