@@ -49,18 +49,22 @@ def tiny_client(tiny_theme):
         yield http
 
 
-def edit(http: httpx.Client, score: Score, *regions, constraints=(), seed: int = 1) -> httpx.Response:
+def edit(
+    http: httpx.Client, score: Score, *regions, constraints=(), seed: int = 1, variations: int = 1
+) -> httpx.Response:
     body = {"model": "theme", "score": score.model_dump(mode="json"), "regions": list(regions),
-            "constraints": list(constraints), "options": {"seed": seed}}  # fmt: skip
+            "constraints": list(constraints), "options": {"seed": seed, "variations": variations}}  # fmt: skip
     return http.post("/v1/edit", json=body)
 
 
 def test_sixteen_bars_developed_from_the_theme_of_bars_1_to_4(client, theme_weights):
     score = tune()
-    answer = edit(client, score, "0:9-24", constraints=["theme:1-4"])
+    answer = edit(client, score, "0:9-24", constraints=["theme:1-4"], variations=theme_weights.variations)
     assert answer.status_code == 200, answer.text
     assert answer.json()["warnings"] == []
-    check_development(theme_weights, score, Score.model_validate(answer.json()["variations"][0]["score"]))
+    check_development(
+        theme_weights, score, [Score.model_validate(v["score"]) for v in answer.json()["variations"]]
+    )
 
 
 def test_a_job_without_a_theme_says_which_bars_retrieval_took(client):

@@ -15,7 +15,7 @@ from scorehost.bridges.client.cli import client
 from scorehost.core.scoreio import read_score, write_score
 
 from ...plugins.theme.conftest import tune
-from ...plugins.theme.serving import assert_developed, check_development, fill_span, serve
+from ...plugins.theme.serving import assert_developed, check_development, fill_span, serve, variation_paths
 from .test_liblo import Dump, _oscsend
 
 pytestmark = pytest.mark.skipif(
@@ -43,16 +43,18 @@ def oscsend_edit(server, tmp_path, *args: str, until: str = "/scorehost/done") -
 def test_oscsend_develops_the_theme_of_bars_1_to_4_in_bars_9_to_24(server, theme_weights, tmp_path):
     source = write_score(tune(), server.folder / "tune.musicxml")
     out = server.folder / "developed.musicxml"
+    count = theme_weights.variations
     messages = oscsend_edit(server, tmp_path, "d1", "model=theme", f"in={source}", f"out={out}",
-                            "region=0:9-24", "constraint=theme:1-4", "seed=1")  # fmt: skip
+                            "region=0:9-24", "constraint=theme:1-4", "seed=1", f"variations={count}")  # fmt: skip
     addresses = [a for a, _ in messages]
     assert addresses[0] == "/scorehost/accepted" and addresses[-1] == "/scorehost/done", (
         messages,
         server.lines,
     )
     assert "/scorehost/progress" in addresses and "/scorehost/warning" not in addresses
-    assert messages[-1][1][0] == "d1" and messages[-1][1][3] == str(out)
-    check_development(theme_weights, read_score(source), read_score(out))
+    assert messages[-1][1][0] == "d1"
+    paths = variation_paths(out, count)
+    check_development(theme_weights, read_score(source), [read_score(p) for p in paths])
 
 
 def test_without_a_theme_the_warning_says_which_bars_retrieval_took(server, tmp_path):
@@ -87,8 +89,10 @@ def test_scorehost_client_edit_with_theme(server, theme_weights, via):
     result = CliRunner().invoke(
         client,
         ["--via", via, "--port", str(server.ports[via]), "--timeout", "120", "edit", str(source),
-         "-o", str(out), "-m", "theme", "-r", "0:9-24", "-c", "theme:1-4", "--seed", "3"],
+         "-o", str(out), "-m", "theme", "-r", "0:9-24", "-c", "theme:1-4", "--seed", "3",
+         "-n", str(theme_weights.variations)],
     )  # fmt: skip
     assert result.exit_code == 0, (result.output, result.exception, server.lines)
-    assert f"wrote {out}" in result.output
-    check_development(theme_weights, read_score(source), read_score(out))
+    paths = variation_paths(out, theme_weights.variations)
+    assert all(f"wrote {p}" in result.output for p in paths), result.output
+    check_development(theme_weights, read_score(source), [read_score(p) for p in paths])

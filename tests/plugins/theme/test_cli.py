@@ -9,7 +9,7 @@ import pytest
 from scorehost.core.scoreio import read_score, write_score
 
 from .conftest import chorale, tune
-from .serving import assert_developed, check_development, fill_span, run
+from .serving import assert_developed, check_development, fill_span, run, variation_paths
 
 
 @pytest.fixture
@@ -19,11 +19,15 @@ def tune_file(tmp_path):
 
 def test_sixteen_bars_developed_from_the_theme_of_bars_1_to_4(theme_weights, tune_file, tmp_path):
     out = tmp_path / "out.musicxml"
+    count = theme_weights.variations
     proc = run(theme_weights, "edit", str(tune_file), "-o", str(out), "--model", "theme",
-               "--region", "0:9-24", "--constraint", "theme:1-4", "--seed", "1")  # fmt: skip
+               "--region", "0:9-24", "--constraint", "theme:1-4", "--seed", "1", "-n", str(count))  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == f"wrote {out}"
-    check_development(theme_weights, read_score(tune_file), read_score(out))  # nothing before bar 9 changes
+    paths = variation_paths(out, count)
+    assert proc.stdout.split("\n")[:-1] == [f"wrote {p}" for p in paths]
+    check_development(
+        theme_weights, read_score(tune_file), [read_score(p) for p in paths]
+    )  # nothing before bar 9 changes
 
 
 def test_without_a_theme_retrieval_takes_the_opening_phrase_and_says_so(theme_weights, tune_file, tmp_path):
