@@ -6,6 +6,7 @@ import pytest
 from scorehost.bridges.http.server import HttpBridge
 from scorehost.core.engine import Engine
 from scorehost.core.settings import Settings
+from scorehost.core.threads import cpu_policy
 
 
 @pytest.fixture
@@ -17,7 +18,10 @@ def serve(host, tmp_path):
         settings = Settings.with_bridges([HttpBridge])(
             **({"http_port": 0, "max_body_bytes": 1024 * 1024} | overrides)
         )
-        engine = Engine(host, device="cpu", queue_size=200, default_timeout=20, max_notes=settings.max_notes)
+        cpu = cpu_policy(settings.cpu_workers, settings.cpu_threads, settings.omp_wait_policy)
+        engine = Engine(
+            host, device="cpu", queue_size=200, default_timeout=20, max_notes=settings.max_notes, cpu=cpu
+        )
         bridge = HttpBridge()
         bridge.start(engine, settings)
         running.append((bridge, engine))

@@ -73,7 +73,7 @@ def test_jobs_resource(serve, chorale):
 
 
 def test_cancelled_job_stops_using_the_worker(serve, chorale):
-    client = serve()
+    client = serve(cpu_workers=1)  # the one worker: the edit after is served only once it is free
     job_id = client.post("/v1/jobs", json=_body(chorale, model="slow", options={"seconds": 30})).json()["id"]
     while client.get(f"/v1/jobs/{job_id}").json()["status"] != "running":
         time.sleep(0.02)
