@@ -155,7 +155,6 @@ class DeepBach(Model):
     uses_accelerator = True
     max_batch = 16
     concurrent = True  # chains and their generators are per request; the network is only read
-    concurrent = True  # chains and their generators are per request; the network is only read
 
     def __init__(self, weights: Path = WEIGHTS_DIR, net=None, vocab: Vocab | None = None) -> None:
         super().__init__()
