@@ -120,7 +120,7 @@ def user_files(folder: Path) -> list[tuple[str, Path]]:
 
 
 def read_pieces(
-    items: list[tuple[str, Path]], cache: Path, reader=read_corpus_file, workers: int = 1
+    items: list[tuple[str, Path]], cache: Path, reader=read_corpus_file, workers: int = 2
 ) -> None:
     """Read the files the JSON-lines cache lacks into it (a file read to nothing is noted too,
     so it is not read again)."""
