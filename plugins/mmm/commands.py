@@ -31,6 +31,8 @@ from .weights import WEIGHTS_DIR
 @click.option("--heads", type=int, default=4, show_default=True)
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 @click.option("--eval-every", type=int, default=200, show_default=True)
+@click.option("--accompaniment-weight", type=float, default=1.0, show_default=True,
+              help="How much more often an mma-accompanied piece (drums, bass, chords) is drawn than a corpus piece of its length.")  # fmt: skip
 @click.option("--threads", type=int, default=2, show_default=True)
 @click.option("--device", default=None, help="cpu, cuda; default: CUDA when present.")
 def train_command(**given) -> None:

@@ -43,9 +43,19 @@ TRANSPOSE = (-5, 6)
 
 
 def sample_example(
-    piece: Piece, vocab: Vocab, rng: np.random.Generator, context: int, augment: bool
+    piece: Piece,
+    vocab: Vocab,
+    rng: np.random.Generator,
+    context: int,
+    augment: bool,
+    tracks_first: bool = False,
 ) -> list[int]:
-    """One training sequence from a random window of the piece, at most `context` tokens."""
+    """One training sequence from a random window of the piece, at most `context` tokens.
+
+    A window too long for the context loses half its bars, or with tracks_first half its
+    tracks, until it fits. Bars first keeps every track of a dense piece (mma's four) in one
+    or two bars; tracks first keeps a track's neighbouring bars, which is what a fill of a
+    repeating part (a groove, a bass line) is copied from."""
     bars = len(piece.timesigs)
     length = int(rng.integers(1, min(MAX_WINDOW_BARS, bars) + 1))
     order = rng.permutation(len(piece.tracks))[: int(rng.integers(1, MAX_WINDOW_TRACKS + 1))]
@@ -56,10 +66,10 @@ def sample_example(
         tokens = full_sequence(window, answers, vocab)
         if len(tokens) <= context:
             return tokens
-        if length > 1:
-            length = max(1, length // 2)
-        elif len(order) > 1:
+        if len(order) > 1 and (tracks_first or length == 1):
             order = order[: len(order) // 2]
+        elif length > 1:
+            length = max(1, length // 2)
         else:
             return tokens[: context - 1] + [vocab["EOS_None"]]
 
@@ -111,7 +121,13 @@ def _bucketed(
 ) -> list[list[list[int]]]:
     """Batches of similar lengths (less padding), from buckets x batch random examples."""
     picks = rng.choice(len(pieces), size=batch * buckets, p=weights)
-    seqs = sorted((sample_example(pieces[i], vocab, rng, context, augment=True) for i in picks), key=len)
+    seqs = sorted(
+        (
+            sample_example(pieces[i], vocab, rng, context, True, tracks_first=rng.random() < 0.5)
+            for i in picks
+        ),
+        key=len,
+    )
     batches = [seqs[i : i + batch] for i in range(0, len(seqs), batch)]
     return [batches[i] for i in rng.permutation(len(batches))]
 
@@ -158,8 +174,19 @@ def infill_nll(net: GPT, examples: list[list[int]], vocab: Vocab, device: str, b
     return float(total[0] / total[1].clamp(min=1))
 
 
+def sampling_weights(pieces: list[Piece], accompaniment_weight: float = 1.0) -> np.ndarray:
+    """How often each training piece is drawn: by the square root of its bars (a long piece
+    gives more windows, but not so many that it crowds out the rest), times
+    accompaniment_weight for an mma-accompanied piece (its name holds "--"), the only drums,
+    bass and chords in a popular idiom."""
+    weights = np.array([len(p.timesigs) for p in pieces], dtype=float) ** 0.5
+    weights *= np.where(["--" in p.name for p in pieces], accompaniment_weight, 1.0)
+    return weights / weights.sum()
+
+
 def train(out: Path, weights: Path, data: Path | None, minutes: float, batch: int, net_config: dict,
-          lr: float, eval_every: int, threads: int, device: str, init: Path | None = None) -> dict:  # fmt: skip
+          lr: float, eval_every: int, threads: int, device: str, init: Path | None = None,
+          accompaniment_weight: float = 1.0) -> dict:  # fmt: skip
     torch.set_num_threads(threads)
     budget = Budget(minutes * 60)  # data, training and checkpoints: the run ends on time
     vocab, splits = build_dataset(out / "data", data)
@@ -184,8 +211,7 @@ def train(out: Path, weights: Path, data: Path | None, minutes: float, batch: in
     print(f"{parameter_count(net):,} parameters, {len(train_pieces)} training pieces, {device}")
     held_out = {s: fixed_examples(splits[s], vocab, config.context, 256, seed=7) for s in ("valid", "test")}
     rng = np.random.default_rng(state["step"])
-    weights_by_bars = np.array([len(p.timesigs) for p in train_pieces], dtype=float) ** 0.5
-    weights_by_bars /= weights_by_bars.sum()
+    weights_by_bars = sampling_weights(train_pieces, accompaniment_weight)
     # A checkpoint scores the valid examples and, when best, the test ones: 16 times 1/8 of valid.
     sample = held_out["valid"][: max(1, len(held_out["valid"]) // 8)]
     budget.expect(16 * timed(lambda: infill_nll(net, sample, vocab, device)))
@@ -248,10 +274,37 @@ def _evaluate_and_save(net, opt, state, held_out, vocab, config, device, ckpt, w
 
 
 def main(
-    out, weights, data, init, minutes, batch, context, dim, layers, heads, lr, eval_every, threads, device
+    out,
+    weights,
+    data,
+    init,
+    minutes,
+    batch,
+    context,
+    dim,
+    layers,
+    heads,
+    lr,
+    eval_every,
+    threads,
+    device,
+    accompaniment_weight=1.0,
 ) -> None:
     """`scorehost train mmm` (its options are in commands.py)."""
     device = choose_device(device)
     net_config = {"context": context, "dim": dim, "layers": layers, "heads": heads}
-    state = train(out, weights, data, minutes, batch, net_config, lr, eval_every, threads, device, init)
+    state = train(
+        out,
+        weights,
+        data,
+        minutes,
+        batch,
+        net_config,
+        lr,
+        eval_every,
+        threads,
+        device,
+        init,
+        accompaniment_weight,
+    )
     click.echo(f"done: {state['step']} steps, best valid infill NLL {state['best_valid']:.4f}")

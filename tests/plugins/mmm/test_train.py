@@ -12,7 +12,7 @@ import numpy as np
 from music21 import corpus
 
 from scorehost.plugins.mmm.data import Piece, PieceTrack
-from scorehost.plugins.mmm.train import sample_example
+from scorehost.plugins.mmm.train import sample_example, sampling_weights
 from scorehost.plugins.mmm.weights import load_network
 
 from .conftest import vocabulary
@@ -51,6 +51,36 @@ def test_examples_fit_the_context_and_fill_placeholders_in_order():
         assert len(seq) <= 120 and seq[0] == vocab["BOS_None"]
         holes = seq.count(vocab["Infill_Bar"])
         assert holes >= 1 and seq.count(vocab["FillBar_Start"]) == holes == seq.count(vocab["FillBar_End"])
+
+
+def test_a_long_window_loses_bars_or_with_tracks_first_tracks():
+    vocab = vocabulary()
+    cell = [int(vocab.positions[0])] + [
+        t
+        for p in (60, 64, 67)
+        for t in (int(vocab.pitch_ids[p]), vocab.velocity_token(80), vocab.duration_token(1.0))
+    ]
+    tracks = [PieceTrack(0, False, [cell] * 8, [3] * 8, [3] * 8) for _ in range(4)]
+    piece = Piece("p", [vocab["TimeSig_4/4"]] * 8, tracks)
+
+    def shape(tracks_first: bool) -> tuple[float, float]:
+        rng, bars, rows = np.random.default_rng(1), [], []
+        for _ in range(200):
+            seq = sample_example(piece, vocab, rng, 200, augment=False, tracks_first=tracks_first)
+            assert len(seq) <= 200
+            rows.append(seq.count(vocab["Track_Start"]))
+            bars.append(seq.count(vocab["Bar_None"]) / rows[-1])
+        return float(np.mean(bars)), float(np.mean(rows))
+
+    (bars_a, rows_a), (bars_b, rows_b) = shape(False), shape(True)
+    assert bars_b > bars_a and rows_b < rows_a  # the same budget spent on a track's own bars
+
+
+def test_accompanied_pieces_are_drawn_more_often_by_their_weight():
+    pieces = [Piece(n, [0] * 16, []) for n in ("bach/bwv1", "bach/bwv1--Swing", "ryansMammoth/x/3")]
+    plain, heavy = sampling_weights(pieces), sampling_weights(pieces, 3.0)
+    assert np.allclose(plain, 1 / 3) and np.isclose(heavy.sum(), 1)
+    assert np.isclose(heavy[1] / heavy[0], 3.0) and np.isclose(heavy[0], heavy[2])
 
 
 def test_train_resumes_and_exports(tmp_path):
