@@ -3,7 +3,9 @@
 The MIDI clock runs at 24 pulses per quarter note, so one pulse is 20 ticks of scorehost's
 480-per-quarter grid; between pulses a position is interpolated from the measured pulse
 interval. Song position pointers (in sixteenths) move the position, as DAWs send them on
-locate and loop. These classes are driven by messages and times given to them, so they can be
+locate and loop. A pulse lost on the way (JACK drops a cycle's MIDI when a client misses it,
+as on a loaded machine) is put back when the pulse times show it beyond doubt; see
+Transport._steps. These classes are driven by messages and times given to them, so they can be
 tested without any MIDI system; the bridge (server.py) connects them to real ports.
 """
 
@@ -14,7 +16,7 @@ import itertools
 import re
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable
 
 import mido
@@ -25,6 +27,10 @@ PULSES_PER_QUARTER = 24
 TICKS_PER_PULSE = TICKS_PER_QUARTER // PULSES_PER_QUARTER  # 20
 DRUM_CHANNEL = 9
 RETAKE_TICKS = 40  # a note replayed within this distance (a loop pass) replaces the earlier take
+LOST_TOLERANCE = 1 / 3  # of an interval: how near a whole number of pulses a gap with lost pulses is
+MAX_LOST = 3  # pulses one gap may be taken to have lost
+STEADY_PULSES = PULSES_PER_QUARTER  # pulses (a beat) on one grid before lost ones are guessed
+STEADY_SPREAD = 0.75  # of an interval: how far from that grid they may be
 
 
 def channel_track_name(channel: int) -> str:
@@ -48,9 +54,18 @@ class Transport:
         self.last_pulse: float | None = None
         self.interval = 60.0 / 120 / PULSES_PER_QUARTER  # until measured
         self.measured = 0  # pulse gaps measured since the clock (re)started
+        # (time, pulses) of the last beat's pulses, for telling a lost pulse from a late one
+        self.recent: deque[tuple[float, int]] = deque(maxlen=STEADY_PULSES)
+        self.guessed = 0  # pulses the last clock was taken to have lost, until the next one confirms it
+        self.guessed_gap = 0.0
+        self.taken_back = 0  # pulses the last clock took back from the guess before it (0 mostly)
 
     def feed(self, msg: mido.Message, now: float) -> str | None:
         """Take a real-time message; returns 'jump' when the position changed other than by a pulse."""
+        self.taken_back = 0
+        if msg.type in ("start", "continue", "stop", "songpos"):
+            self.recent.clear()  # the pulse grid starts again
+            self.guessed = 0
         if msg.type == "start":
             self.playing, self.pulses, self.armed = True, 0, True
             return "jump"
@@ -64,7 +79,8 @@ class Transport:
             self.pulses, self.armed = msg.pos * 6, True
             return "jump"
         if msg.type == "clock":
-            steps = self._steps(now)
+            counting = self.playing and not self.armed
+            steps = self._steps(now, counting)
             self.last_pulse = now
             if not self.playing:
                 return None
@@ -72,23 +88,63 @@ class Transport:
                 self.armed = False
             else:
                 self.pulses += steps
+            self.recent.append((now, self.pulses))
         return None
 
-    def _steps(self, now: float) -> int:
-        """Measure the pulse interval (for the tempo and for interpolation); one pulse per clock.
+    def _steps(self, now: float, counting: bool) -> int:
+        """Measure the pulse interval (for the tempo and for interpolation); how many pulses this
+        clock moves the position by: one, or more when pulses were lost on the way.
 
-        Pulses lost on the way are not guessed at: delivery jitter (JACK delivers once per
-        period) makes such guesses wrong more often than the loss they would correct, and the
-        bridge reads its port without Python in the MIDI system's thread, so none is lost there.
+        Delivery jitters (JACK delivers once per period; a late client delivers later still), so
+        a long gap is taken for lost pulses only when it is, within a third of a pulse, a whole
+        number of intervals (two to four), after a beat of pulses that kept to one grid (each
+        within three quarters of an interval of it, so a period near the interval, whose
+        deliveries come in steps of it, never opens this). The guess counts at once, for the
+        notes that follow, and the next clock must confirm it: its gap one interval, and the
+        two gaps together the pulses counted. Otherwise (a pulse that was only late, a sudden
+        tempo drop) the next clock takes the guess back (taken_back; the bridge records the
+        notes that came in between only then, moved back with it).
         """
-        if self.last_pulse is not None:
-            gap = now - self.last_pulse
-            if 0 < gap < 0.25:
-                self.interval = 0.9 * self.interval + 0.1 * gap if self.measured else gap
-                self.measured += 1
-            else:
+        gap = None if self.last_pulse is None else now - self.last_pulse
+        if gap is None or not 0 < gap < 0.25:
+            if gap is not None:
                 self.measured = 0
+                self.recent.clear()
+            guessed, self.guessed = self.guessed, 0
+            self.taken_back = guessed
+            return 1 - guessed
+        ratio = gap / self.interval if self.measured else 1.0
+        if self.guessed:
+            guessed, self.guessed = self.guessed, 0
+            pair = (self.guessed_gap + gap) / self.interval
+            if abs(ratio - 1) >= LOST_TOLERANCE or abs(pair - guessed - 2) >= LOST_TOLERANCE:
+                self.taken_back = guessed
+                self.interval = (self.guessed_gap + gap) / 2  # two pulses either way: late, or slower
+                self.measured = 1
+                self.recent.clear()
+                return 1 - guessed
+        steps = round(ratio)
+        if counting and 2 <= steps <= 1 + MAX_LOST and abs(ratio - steps) < LOST_TOLERANCE and self._steady():
+            self.guessed, self.guessed_gap = steps - 1, gap
+            self.interval = 0.9 * self.interval + 0.1 * gap / steps
+            return steps
+        self.interval = 0.9 * self.interval + 0.1 * gap if self.measured else gap
+        self.measured += 1
         return 1
+
+    def _steady(self) -> bool:
+        """Whether the last beat's pulses kept to one grid (a least-squares line through them)."""
+        if len(self.recent) < STEADY_PULSES:
+            return False
+        times = [t for t, _ in self.recent]
+        counts = [c for _, c in self.recent]
+        mean_t, mean_c = sum(times) / len(times), sum(counts) / len(counts)
+        spread = sum((c - mean_c) ** 2 for c in counts)
+        if spread == 0:
+            return False
+        slope = sum((t - mean_t) * (c - mean_c) for t, c in self.recent) / spread
+        residuals = [t - mean_t - slope * (c - mean_c) for t, c in self.recent]
+        return max(residuals) - min(residuals) < STEADY_SPREAD * self.interval
 
     def position(self, now: float) -> int:
         """The playhead in ticks, interpolated between pulses."""
@@ -168,7 +224,9 @@ class Player:
     """Plays notes at their ticks as the transport passes them, loop after loop.
 
     on_pulse() is called for every clock pulse with the position it marks; the events of the
-    next pulse's span are then sent at their interpolated times by a scheduler thread.
+    next pulse's span are then sent at their interpolated times by a scheduler thread. A span a
+    pulse skipped (one that put back lost pulses) is sent at once; one already sent is not sent
+    again (a pulse that took such a guess back).
     """
 
     def __init__(self, send: Callable[[mido.Message], None]):
@@ -180,6 +238,7 @@ class Player:
         self._counter = itertools.count()
         self._wake = threading.Condition(self.lock)
         self._stopped = False
+        self.until: int | None = None  # where the spans scheduled end (None after a locate)
         self.thread = threading.Thread(target=self._run, name="scorehost-midi-player", daemon=True)
         self.thread.start()
 
@@ -200,9 +259,12 @@ class Player:
 
     def on_pulse(self, tick: int, interval: float, now: float) -> None:
         with self.lock:
-            start = _first_at(self.events, tick)
-            for event in self.events[start:]:
-                if event[0] >= tick + TICKS_PER_PULSE:
+            begin, end = tick, tick + TICKS_PER_PULSE
+            if self.until is not None and abs(self.until - tick) <= TICKS_PER_QUARTER:
+                begin = self.until
+            self.until = max(begin, end)
+            for event in self.events[_first_at(self.events, begin) :]:
+                if event[0] >= end:
                     break
                 at, order, channel, pitch, velocity = event[:5]
                 when = now + (at - tick) / TICKS_PER_PULSE * interval
@@ -215,6 +277,7 @@ class Player:
         """Drop what is scheduled and release every sounding note (on stop and on a locate)."""
         with self.lock:
             self._heap.clear()
+            self.until = None
             sounding, self.sounding = self.sounding, set()
         for channel, pitch in sorted(sounding):
             self._send(mido.Message("note_off", channel=channel, note=pitch, velocity=0))

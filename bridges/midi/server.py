@@ -11,7 +11,10 @@ ALSA on Linux desktops, CoreMIDI on macOS; on a machine without sound hardware, 
 driver with MIDO_BACKEND=mido.backends.rtmidi/UNIX_JACK (the backend setting names the rtmidi
 API). The input port is polled rather than given a callback, so no Python runs in the MIDI
 system's thread: a busy interpreter delays messages but cannot make JACK drop them, and each
-keeps the time the MIDI system stamped it with.
+keeps the time the MIDI system stamped it with. JACK itself drops a cycle's MIDI when a
+client's JACK thread (the DAW's or this one's) misses the cycle, as on a loaded machine
+without realtime scheduling; Transport (live.py) puts back the clock pulses so lost when
+their times show it.
 """
 
 from __future__ import annotations
@@ -37,7 +40,15 @@ from scorehost.core.score import Score, Track
 from scorehost.core.scoreio import write_score
 from scorehost.core.settings import Settings
 
-from .live import DRUM_CHANNEL, Player, Recorder, Transport, channel_track_name, track_channel
+from .live import (
+    DRUM_CHANNEL,
+    TICKS_PER_PULSE,
+    Player,
+    Recorder,
+    Transport,
+    channel_track_name,
+    track_channel,
+)
 from .settings import MidiSettings
 
 log = logging.getLogger("scorehost.midi")
@@ -58,6 +69,7 @@ class MidiBridge(Bridge, LiveFill):
         self.own: MidiSettings | None = None  # the midi_* settings
         self.transport = Transport()
         self.recorder = Recorder()
+        self._held: list[tuple[mido.Message, int]] = []  # notes waiting for a guessed pulse's confirmation
         self.player: Player | None = None
         self.inport = self.outport = None
         self.last_job: Job | None = None
@@ -71,7 +83,7 @@ class MidiBridge(Bridge, LiveFill):
         self.engine, self.settings, self.own = engine, settings, own
         self.meter = parse_meter(own.midi_meter, "midi_meter")
         api = _rtmidi_api(own.midi_backend or os.environ.get("MIDO_BACKEND") or DEFAULT_BACKEND)
-        self.transport, self.recorder = Transport(), Recorder()
+        self.transport, self.recorder, self._held = Transport(), Recorder(), []
         try:
             self.outport = PortOut(api, own.midi_out)
             self.inport = PolledIn(api, own.midi_in, self._receive)
@@ -120,6 +132,7 @@ class MidiBridge(Bridge, LiveFill):
             now = time.monotonic() if stamp is None else stamp
             if msg.type in REALTIME:
                 change = self.transport.feed(msg, now)
+                self._release_held()
                 if self.player is None:
                     return
                 if change in ("jump", "stop"):
@@ -136,9 +149,21 @@ class MidiBridge(Bridge, LiveFill):
             ):
                 threading.Thread(target=self._triggered, name="scorehost-midi-fill", daemon=True).start()
                 return
-            self.recorder.feed(msg, self.transport.position(now), self.transport.playing)
+            tick = self.transport.position(now)
+            if self.transport.guessed and msg.type in ("note_on", "note_off"):
+                self._held.append((msg, tick))  # placed when the next clock confirms the guess
+                return
+            self.recorder.feed(msg, tick, self.transport.playing)
         except Exception:
             log.exception("live MIDI message %s failed", msg)
+
+    def _release_held(self) -> None:
+        """Record the notes held while the transport's guess of lost pulses was unconfirmed,
+        moved back by the pulses the clock after it took back."""
+        held, self._held = self._held, []
+        back = self.transport.taken_back * TICKS_PER_PULSE
+        for msg, tick in held:
+            self.recorder.feed(msg, tick - back, True)
 
     def _triggered(self) -> None:
         assert self.settings is not None and self.own is not None
@@ -271,24 +296,40 @@ class PolledIn:
         stamp: float | None = None
         parser = mido.Parser()
         while self.running:
-            item = self.rt.get_message()
-            if item is None:
+            batch = []
+            while (item := self.rt.get_message()) is not None:
+                batch.append(item)
+            if not batch:
                 time.sleep(0.0005)
                 continue
-            data, delta = item
-            now = time.monotonic()
-            stamp = now if stamp is None else stamp + delta
-            if not now - 2.0 < stamp <= now:  # clamp: never in the future, never far behind
-                stamp = min(now, max(stamp, now - 2.0))
-            parser.feed(data)
-            for msg in parser:
-                self.handler(msg, stamp)
+            stamps = message_times([delta for _, delta in batch], stamp, time.monotonic())
+            stamp = stamps[-1]
+            for (data, _), at in zip(batch, stamps, strict=True):
+                parser.feed(data)
+                for msg in parser:
+                    self.handler(msg, at)
 
     def close(self) -> None:
         self.running = False
         self.thread.join(2)
         self.rt.close_port()
         self.rt.delete()
+
+
+def message_times(deltas: list[float], last: float | None, now: float) -> list[float]:
+    """When the MIDI system received each message of a batch read at once, on time.monotonic()'s
+    scale: from rtmidi's deltas (each from the message before; the MIDI system's times, exact
+    however late the batch is read), after the last message's time (None: the first batch).
+    The batch ends no later than now (the first batch ends at now) and not more than 2 s
+    before it; a correction moves the whole batch, keeping its gaps."""
+    times, at = [], 0.0
+    for i, delta in enumerate(deltas):
+        at += delta if last is not None or i else 0.0
+        times.append(at)
+    base = now - times[-1] if last is None else last
+    base = min(base, now - times[-1])  # never in the future
+    base = max(base, now - 2.0 - times[-1])  # never far behind
+    return [base + t for t in times]
 
 
 class PortOut:

@@ -35,6 +35,85 @@ def test_transport_follows_start_clock_songpos_and_interpolates():
     assert transport.position(1.2) == 1920 and not transport.playing
 
 
+def _play_into(bridge, stamps: dict[int, float], notes_at: set[int]) -> list[int]:
+    """Feed the bridge start, the clocks at these stamps (pulse number: time; missing pulses are
+    lost) and a quarter note on each pulse in notes_at, sent just after its pulse; the onsets it
+    recorded."""
+    bridge._receive(mido.Message("start"), 0.0)
+    for pulse in range(max(stamps) + 1):
+        if pulse in stamps:
+            bridge._receive(mido.Message("clock"), stamps[pulse])
+        if pulse in notes_at:  # a note on time reaches the bridge in its pulse's JACK cycle
+            at = stamps.get(pulse, pulse / 96) + 0.0002
+            bridge._receive(mido.Message("note_on", channel=0, note=60, velocity=90), at)
+            bridge._receive(mido.Message("note_off", channel=0, note=60), at + 0.0001)
+    bridge._receive(mido.Message("stop"), max(stamps.values()) + 0.01)
+    return [n.start for n in bridge.recorder.score((4, 4), 240).tracks[0].notes]
+
+
+def _clock(pulses: int, interval: float = 1 / 96) -> dict[int, float]:
+    """240 bpm, delivered with up to 1.5 ms of jitter (a JACK period is 5.3 ms; JACK delivers
+    within one)."""
+    return {p: 0.001 + p * interval + 0.0015 * ((p * 7) % 5) / 4 for p in range(pulses)}
+
+
+def test_a_clock_pulse_lost_on_the_way_is_put_back_and_notes_land_in_their_bars():
+    from scorehost.bridges.midi.server import MidiBridge
+
+    beats = {b * 24 for b in range(12)}
+    stamps = _clock(12 * 24 + 2)
+    for lost in (47, 95, 191):  # JACK drops a cycle's MIDI when a client misses the cycle
+        del stamps[lost]
+    bridge = MidiBridge()
+    assert _play_into(bridge, stamps, beats) == [b * 480 for b in range(12)]
+    assert bridge.transport.pulses == 12 * 24 + 1
+
+
+def test_a_late_pulse_or_a_tempo_drop_is_not_taken_for_a_lost_one():
+    from scorehost.bridges.midi.server import MidiBridge
+
+    beats = {b * 24 for b in range(12)}
+    late = _clock(12 * 24 + 2)
+    late[72] += 0.9 / 96  # delivered nine tenths of a pulse late, with the note after it
+    late[121] += 0.95 / 96
+    bridge = MidiBridge()
+    assert _play_into(bridge, late, beats) == [b * 480 for b in range(12)]
+    assert bridge.transport.pulses == 12 * 24 + 1
+
+    slower = _clock(96)  # bar 2 at 240 bpm, then 120 bpm from bar 2's downbeat
+    slower.update({p: slower[95] + (p - 95) / 48 for p in range(96, 12 * 24 + 2)})
+    bridge = MidiBridge()
+    assert _play_into(bridge, slower, beats) == [b * 480 for b in range(12)]
+    assert abs(bridge.transport.bpm - 120) < 1
+
+
+def test_lost_pulses_are_not_guessed_when_deliveries_come_in_steps_near_the_interval():
+    """A JACK period of 0.9 pulse: deliveries are a period apart, now and then two, which no
+    pulse was lost in."""
+    from scorehost.bridges.midi.server import MidiBridge
+
+    period = 0.9 / 96
+    stamps = {p: (int(p / 96 / period) + 1) * period for p in range(12 * 24 + 2)}
+    bridge = MidiBridge()
+    assert _play_into(bridge, stamps, {b * 24 for b in range(12)}) == [b * 480 for b in range(12)]
+
+
+def test_a_batch_read_late_keeps_the_midi_systems_times():
+    from scorehost.bridges.midi.server import message_times
+
+    interval = 1 / 96
+    # the reader was 0.3 s late: four clocks, one pulse apart, read at once
+    assert message_times([interval] * 4, 10.0, 10.34) == pytest.approx(
+        [10.0 + interval * n for n in (1, 2, 3, 4)]
+    )
+    # the first batch ends at the time it is read; its gaps are kept
+    assert message_times([0.0, interval, interval], None, 5.0) == pytest.approx(
+        [5.0 - 2 * interval, 5.0 - interval, 5.0]
+    )
+    # never in the future: a batch past the time it was read is moved back whole
+    assert message_times([0.01, 0.01], 1.0, 1.015) == pytest.approx([1.005, 1.015])
+
+
 def test_recorder_makes_one_track_per_channel_and_replaces_retakes():
     recorder = Recorder()
     recorder.feed(mido.Message("program_change", channel=2, program=33), 0, True)
@@ -71,6 +150,17 @@ def test_player_sends_each_note_in_its_pulse_and_silences_on_a_locate():
         assert [(m.type, m.note, m.channel) for _, m in sent[3:]] == [("note_off", 52, 1)]
         player.set_notes([(1, 0, 1920)], {})  # a new fill replaces the old one
         assert player.events == []
+        # a pulse that put back a lost one: the span it skipped is sent at once, and not again
+        # by a pulse that takes the guess back
+        player.set_notes([(1, 0, 1920)], {1: [Note(start=490, duration=5, pitch=55)]})
+        sent.clear()
+        player.on_pulse(460, 0.02, time.monotonic())
+        player.on_pulse(500, 0.02, time.monotonic())  # pulse 480 was put back
+        time.sleep(0.05)
+        assert [(m.type, m.note) for _, m in sent] == [("note_on", 55), ("note_off", 55)]
+        player.on_pulse(480, 0.02, time.monotonic())  # the guess taken back
+        time.sleep(0.05)
+        assert len(sent) == 2
     finally:
         player.close()
 
