@@ -8,16 +8,13 @@ lists are committed in splits/.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from scorehost.core.score import Score, most_at_once
-from scorehost.core.scorejson import score_from_json, score_to_json
+from scorehost.core.scorejson import score_to_json
 from scorehost.plugins.lib.vocab import Vocab, instrument_family
 
 from .sequence import poly_level, track_cells
@@ -58,7 +55,7 @@ def corpus_files() -> list[tuple[str, Path]]:
     return out
 
 
-def _read_corpus_file(item: tuple[str, Path]) -> list[tuple[str, str]]:
+def read_corpus_file(item: tuple[str, Path]) -> list[tuple[str, str]]:
     """One corpus file as (piece name, score-JSON) pairs: an opus gives one per tune."""
     from music21 import converter, stream
 
@@ -77,57 +74,6 @@ def _read_corpus_file(item: tuple[str, Path]) -> list[tuple[str, str]]:
     except Exception as exc:  # the corpus has a few files music21 cannot read cleanly
         log.warning("skipped %s: %s", name, exc)
         return []
-
-
-def read_user_file(item: tuple[str, Path]) -> list[tuple[str, str]]:
-    from scorehost.core.scoreio import read_score
-
-    name, path = item
-    try:
-        if path.suffix.lower() in (".mid", ".midi"):
-            from scorehost.plugins.lib.symusic_io import read_midi_fast
-
-            score = read_midi_fast(path)
-        else:
-            score = read_score(path)
-        return [(name, score_to_json(score))] if score.note_count() else []
-    except Exception as exc:
-        log.warning("skipped %s: %s", name, exc)
-        return []
-
-
-def user_files(folder: Path) -> list[tuple[str, Path]]:
-    suffixes = {".mid", ".midi", ".musicxml", ".xml", ".mxl", ".json"}
-    paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in suffixes)
-    return [(str(p.relative_to(folder).with_suffix("")), p) for p in paths]
-
-
-def read_pieces(
-    items: list[tuple[str, Path]], cache: Path, reader=_read_corpus_file, workers: int = 2
-) -> None:
-    """Read files into the JSON-lines cache, skipping those already there."""
-    done = {json.loads(line)["source"] for line in cache.open()} if cache.exists() else set()
-    todo = [item for item in items if item[0] not in done]
-    if not todo:
-        return
-    from tqdm import tqdm
-
-    with ProcessPoolExecutor(workers) as pool, cache.open("a") as out:
-        for item, pairs in tqdm(
-            zip(todo, pool.map(reader, todo, chunksize=4), strict=True), total=len(todo), desc="reading"
-        ):
-            for name, text in pairs:
-                out.write(json.dumps({"source": item[0], "name": name, "score": json.loads(text)}) + "\n")
-            if not pairs:
-                out.write(json.dumps({"source": item[0], "name": None}) + "\n")
-
-
-def load_pieces(cache: Path, keep=None) -> Iterator[tuple[str, Score]]:
-    """(name, score) of the cached pieces; keep(name) -> bool picks some before parsing them."""
-    for line in cache.open():
-        row = json.loads(line)
-        if row.get("name") and (keep is None or keep(row["name"])):
-            yield row["name"], score_from_json(row["score"])
 
 
 def split_key(name: str) -> str:

@@ -6,21 +6,19 @@ import logging
 from pathlib import Path
 
 from scorehost.core.score import Score
+from scorehost.plugins.lib.piececache import load_pieces, read_pieces, read_user_file, user_files
 from scorehost.plugins.lib.vocab import Vocab, build_tokens
 
 from .data import (
     Piece,
     corpus_files,
     density_bins,
-    load_pieces,
     make_splits,
     poly_defaults,
-    read_pieces,
+    read_corpus_file,
     read_splits,
-    read_user_file,
     split_key,
     tokenize,
-    user_files,
     write_splits,
 )
 
@@ -34,7 +32,7 @@ def gather(cache: Path, data: Path | None) -> list[tuple[str, Score]]:
     if data is not None:
         read_pieces(user_files(data), cache / "user.jsonl", reader=read_user_file)
         return list(load_pieces(cache / "user.jsonl"))
-    read_pieces(corpus_files(), cache / "corpus.jsonl")
+    read_pieces(corpus_files(), cache / "corpus.jsonl", read_corpus_file)
     _read_accompaniment(cache, None)
     return list(load_pieces(cache / "corpus.jsonl")) + list(load_pieces(cache / "mma.jsonl"))
 
@@ -85,7 +83,9 @@ def held_out_pieces(cache: Path, vocab: Vocab, split: str) -> tuple[list[tuple[s
     keys = set((read_splits() or {}).get(split, []))
     cache.mkdir(parents=True, exist_ok=True)
     sources = {"/".join(k.split("/")[:2]) for k in keys}  # an opus tune's key names its file first
-    read_pieces([item for item in corpus_files() if item[0] in sources], cache / "corpus.jsonl")
+    read_pieces(
+        [item for item in corpus_files() if item[0] in sources], cache / "corpus.jsonl", read_corpus_file
+    )
     _read_accompaniment(cache, keys)
     named = sorted(
         (

@@ -14,14 +14,12 @@ is read; the lists of the corpus pieces read are committed in splits/.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from scorehost.core.score import Score
-from scorehost.core.scorejson import score_from_json, score_to_json
+from scorehost.core.scorejson import score_to_json
 from scorehost.plugins.lib.bartokens import bar_tokens
 from scorehost.plugins.lib.vocab import Vocab
 
@@ -96,56 +94,6 @@ def read_corpus_file(item: tuple[str, Path]) -> list[tuple[str, str]]:
         if score.note_count() and len(score.tracks) <= MAX_TRACKS:
             out.append((piece, score_to_json(score)))
     return out
-
-
-def read_user_file(item: tuple[str, Path]) -> list[tuple[str, str]]:
-    from scorehost.core.scoreio import read_score
-
-    name, path = item
-    try:
-        score = read_score(path)
-    except Exception as exc:
-        log.warning("skipped %s: %s", name, exc)
-        return []
-    return [(name, score_to_json(score))] if score.note_count() else []
-
-
-def user_files(folder: Path) -> list[tuple[str, Path]]:
-    suffixes = {".mid", ".midi", ".musicxml", ".xml", ".mxl", ".json"}
-    return [
-        (str(p.relative_to(folder).with_suffix("")), p)
-        for p in sorted(folder.rglob("*"))
-        if p.suffix.lower() in suffixes
-    ]
-
-
-def read_pieces(
-    items: list[tuple[str, Path]], cache: Path, reader=read_corpus_file, workers: int = 2
-) -> None:
-    """Read the files the JSON-lines cache lacks into it (a file read to nothing is noted too,
-    so it is not read again)."""
-    done = {json.loads(line)["source"] for line in cache.open()} if cache.exists() else set()
-    todo = [item for item in items if item[0] not in done]
-    if not todo:
-        return
-    from concurrent.futures import ProcessPoolExecutor
-
-    from tqdm import tqdm
-
-    with ProcessPoolExecutor(workers) as pool, cache.open("a") as out:
-        results = pool.map(reader, todo, chunksize=2)
-        for item, pairs in tqdm(zip(todo, results, strict=True), total=len(todo), desc="reading"):
-            rows = [{"source": item[0], "name": n, "score": json.loads(t)} for n, t in pairs]
-            for row in rows or [{"source": item[0], "name": None}]:
-                out.write(json.dumps(row) + "\n")
-
-
-def load_pieces(cache: Path, keep=None) -> Iterator[tuple[str, Score]]:
-    """(name, score) of the cached pieces; keep(name) -> bool picks some before parsing them."""
-    for line in cache.open():
-        row = json.loads(line)
-        if row.get("name") and (keep is None or keep(row["name"])):
-            yield row["name"], score_from_json(row["score"])
 
 
 # ---- splits -----------------------------------------------------------------------------------

@@ -6,18 +6,16 @@ import logging
 from pathlib import Path
 
 from scorehost.core.score import Score
+from scorehost.plugins.lib.piececache import load_pieces, read_pieces, read_user_file, user_files
 from scorehost.plugins.lib.vocab import Vocab, build_theme_tokens
 
 from .data import (
     Piece,
     corpus_files,
-    load_pieces,
-    read_pieces,
+    read_corpus_file,
     read_splits,
-    read_user_file,
     split_of,
     tokenize,
-    user_files,
     write_splits,
 )
 
@@ -30,7 +28,7 @@ def gather(cache: Path, data: Path | None) -> list[tuple[str, Score]]:
     if data is not None:
         read_pieces(user_files(data), cache / "user.jsonl", reader=read_user_file)
         return list(load_pieces(cache / "user.jsonl"))
-    read_pieces(corpus_files(), cache / "corpus.jsonl")
+    read_pieces(corpus_files(), cache / "corpus.jsonl", read_corpus_file)
     return list(load_pieces(cache / "corpus.jsonl"))
 
 
