@@ -29,8 +29,11 @@ def jack():
     started = None
     if not _jack_running(env):
         log = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the server
+        # Realtime scheduling (JACK's default; where it is not allowed jackd says so and runs
+        # without): without it a loaded machine makes clients miss cycles, and JACK drops those
+        # cycles' MIDI (clock pulses the bridge can only put back when their times show it).
         started = subprocess.Popen(
-            ["jackd", "-r", "-d", "dummy", "-r", "48000", "-p", "256"],
+            ["jackd", "-d", "dummy", "-r", "48000", "-p", "256"],
             env={**env, "JACK_NO_AUDIO_RESERVATION": "1"},
             stdout=log,
             stderr=log,
