@@ -13,7 +13,9 @@ faults per candidate, computed for all hidden cells at once with numpy (no loop 
   chord of one or two pitch classes a triad holds (measures.py judges beats the same way).
 - `cadence`: under a fermata and through the final chord, the chord is not a root-position
   major or minor chord (one fault for the quality, one for the bass); through the final chord
-  (from the beat its melody note is in), its root is not the key's tonic, nor its bass; on the beat before a cadence chord, the chord is not a
+  (from the beat its melody note is in), its root is not the tonic the melody ends in
+  (ending_tonic: the key's, or the melody's last note after a modal ending), nor its bass; on
+  the beat before a cadence chord, the chord is not a
   root-position chord (sevenths too) a fifth above or below the cadence chord's root (V-I, IV-I).
 - `leading_tone`: a voice on the key's leading tone just before a cadence chord does not step
   up to the tonic.
@@ -118,6 +120,51 @@ def _letters(tonic: int, mode: str) -> np.ndarray:
     return np.array([LETTERS.index(key_spelling(60 + pc, key)[0]) for pc in range(12)])
 
 
+def beat_mask(score, steps: int) -> np.ndarray:
+    """(steps,) bool: a beat starts at this step (encoding.beat_starts)."""
+    beats = np.zeros(steps, dtype=bool)
+    beats[[t // STEP for t in beat_starts(score) if t // STEP < steps]] = True
+    return beats
+
+
+def final_span(grid: np.ndarray, writable: np.ndarray, beats: np.ndarray) -> tuple[int, int] | None:
+    """Steps [start, end) of the final chord: from the beat the last note struck in the context
+    (the melody's last note, when a melody is harmonized) is in, to the end of what sounds then;
+    None when the context strikes no note."""
+    context = ~writable & (grid >= FIRST_PITCH)
+    if not context.any():
+        return None
+    last = int(np.flatnonzero(context.any(axis=0))[-1])
+    end = int(next_change(grid)[:, last][context[:, last]].max())
+    beats_before = np.flatnonzero(beats[: last + 1])
+    return (int(beats_before[-1]) if len(beats_before) else last), end
+
+
+TONIC_TRIAD = (0, 3, 4, 7)  # above the tonic: either third (a Picardy third too) and the fifth
+
+
+def ending_tonic(tonic: int, last: int | None) -> int:
+    """The tonic a melody ends in, from the key's tonic there and the melody's last pitch: the
+    key's, unless that note lies outside the key's tonic triad (either third, the fifth). Then the
+    melody makes a modal ending, or one in a neighbouring key, and its last note is the final: a
+    Dorian chorale read in A minor ends on D, one read in B flat major on G (Bach's bass ends on
+    the melody's last note in each of the 40 test chorales but one, where it is the fifth)."""
+    if last is None or last < 0 or (last - tonic) % 12 in TONIC_TRIAD:
+        return tonic % 12
+    return last % 12
+
+
+def final_chord(problem) -> tuple[int, int, int] | None:
+    """(start, end, tonic) of a problem's final chord (final_span) and the tonic it ends in
+    (ending_tonic of the key map's tonic and the soprano at its last step); None without one."""
+    span = final_span(problem.grid, problem.writable, beat_mask(problem.score, problem.grid.shape[1]))
+    if span is None:
+        return None
+    start, end = span
+    melody = int(sounding(problem.grid[:, :end], problem.vocab)[0, end - 1])
+    return start, end, ending_tonic(int(problem.meta[TONIC, end - 1]), melody)
+
+
 @dataclass
 class Context:
     """What the critic reads of a problem besides the state: per step of the grid."""
@@ -134,16 +181,14 @@ class Context:
     @classmethod
     def of(cls, problem) -> Context:
         steps = problem.grid.shape[1]
-        beats = np.zeros(steps, dtype=bool)
-        beats[[t // STEP for t in beat_starts(problem.score) if t // STEP < steps]] = True
+        beats = beat_mask(problem.score, steps)
         fermata = problem.meta[FERMATA] == 1
         final = np.zeros(steps, dtype=bool)
-        context = ~problem.writable & (problem.grid >= FIRST_PITCH)
-        if context.any():  # from the last note struck in the context to the end of what sounds
-            last = int(np.flatnonzero(context.any(axis=0))[-1])
-            end = int(next_change(problem.grid)[:, last][context[:, last]].max())
-            beats_before = np.flatnonzero(beats[: last + 1])  # from the beat the final note is in
-            final[int(beats_before[-1]) if len(beats_before) else last : end] = True
+        tonic = problem.meta[TONIC].astype(np.int64) % 12
+        ending = final_chord(problem)
+        if ending is not None:
+            final[ending[0] : ending[1]] = True
+            tonic = np.where(final, ending[2], tonic)  # the tonic the melody ends in
         cadence = fermata | final
         onset = cadence & ~np.concatenate([[False], cadence[:-1]])
         before = np.full(steps, -1)
@@ -152,7 +197,6 @@ class Context:
             earlier = beat_steps[beat_steps < c]
             if len(earlier) and not cadence[earlier[-1]]:
                 before[earlier[-1]] = c
-        tonic = problem.meta[TONIC].astype(np.int64) % 12
         modes = problem.meta[MODE]
         letters = np.stack(
             [_letters(int(t), MODES[min(int(m), len(MODES) - 1)]) for t, m in zip(tonic, modes, strict=True)]

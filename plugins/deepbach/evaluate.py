@@ -143,6 +143,7 @@ def shares(totals: dict) -> dict:
         out[who] = {
             "non_chord_beats": _ratio(counts["non_chord_beats"], counts["beats"]),
             "final_tonic_bass": _ratio(counts["final_tonic_bass"], counts["pieces"]),
+            "final_key_tonic_bass": _ratio(counts["final_key_tonic_bass"], counts["pieces"]),
             "final_cadence": _ratio(counts["final_cadence"], counts["pieces"]),
             "fermata_root_position": _ratio(counts["fermata_root_position"], counts["fermatas"]),
             "fermata_tonic_bass": _ratio(counts["fermata_tonic_bass"], counts["fermatas"]),
@@ -157,6 +158,7 @@ def _ratio(part: float, whole: float) -> float | None:
 ROWS = (
     ("non_chord_beats", "beats neither triad nor seventh", "share"),
     ("final_tonic_bass", "final chord: tonic in the bass", "share"),
+    ("final_key_tonic_bass", "  the key map's tonic, modal ends too", "share"),
     ("final_cadence", "final cadence V-I/IV-I, root pos.", "share"),
     ("fermata_root_position", "fermata chords in root position", "share"),
     ("fermata_tonic_bass", "fermata chords: tonic in the bass", "share"),

@@ -7,8 +7,10 @@ Bach and for the model.
   triad (isTriad) or a seventh chord (isSeventh), or an incomplete chord of one or two pitch
   classes a triad holds (a unison, third, fourth, fifth or sixth: Bach's final chords often
   leave out the fifth); every other beat is counted in `non_chord_beats`.
-- **Cadences**: the final chord (what sounds at the end) has the key's tonic in the bass
-  (`final_tonic_bass`); it is a root-position tonic chord reached from a root-position chord (a seventh
+- **Cadences**: the final chord (what sounds at the end) has the tonic the melody ends in in the
+  bass (`final_tonic_bass`: critic.ending_tonic, the key's tonic unless the melody's last note
+  lies outside the tonic triad, a modal ending, whose final that note is), and the key map's own
+  tonic (`final_key_tonic_bass`, whatever the melody does); it is a root-position tonic chord reached from a root-position chord (a seventh
   chord too) on the fifth or fourth degree, V-I or IV-I (`final_cadence`). Under each fermata: a
   root-position major or minor chord (`fermata_root_position`), the key's tonic in the bass
   (`fermata_tonic_bass`).
@@ -31,12 +33,14 @@ from music21 import chord
 from scorehost.core.score import Score
 from scorehost.core.spelling import key_spelling
 
+from .critic import ending_tonic
 from .encoding import beat_starts
 
 COUNTS = ("beats", "non_chord_beats", "cross_relations", "rhythm_faults")
 CADENCES = (
     "pieces",
     "final_tonic_bass",
+    "final_key_tonic_bass",
     "final_cadence",
     "fermatas",
     "fermata_root_position",
@@ -125,10 +129,12 @@ def cadences(voices: Voices) -> dict[str, int]:
     if not end or not voices.notes[-1]:
         return out
     out["pieces"] = 1
-    tonic = score.key_at(end - 1).tonic
+    key_tonic = score.key_at(end - 1).tonic
+    tonic = ending_tonic(key_tonic, voices.at(0, end - 1))
     final = _root_position(voices, end - 1)
     last_bass = voices.at(len(voices.notes) - 1, end - 1)
     out["final_tonic_bass"] = int(last_bass is not None and last_bass % 12 == tonic)
+    out["final_key_tonic_bass"] = int(last_bass is not None and last_bass % 12 == key_tonic)
     bass = voices.notes[-1]
     if final == tonic and len(bass) > 1:
         before = _root_position(voices, bass[-2].start, sevenths=True)

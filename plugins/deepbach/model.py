@@ -102,6 +102,14 @@ class DeepBachOptions(Options):
         "sixteenth between notes. 0: the network alone.",
     )
 
+    final_tonic_bass: bool = Field(
+        default=True,
+        description="A hard rule: when a melody's ending is harmonized and the bass is written under it (not "
+        "pinned), the bass of the final chord (from the beat of the melody's last note) sounds the tonic the melody "
+        "ends in (critic.ending_tonic: the key's, or the melody's last note after a modal ending). "
+        "False leaves it to cadence_penalty.",
+    )
+
     def critic(self) -> Weights:
         from .critic import Weights
 
@@ -182,7 +190,8 @@ class DeepBach(Model):
 
         super().check(request, options)
         shift = melody_shift(request, self._vocabulary())
-        build_problem(transpose_request(request, shift) if shift else request, self._vocabulary(), shift)
+        shifted = transpose_request(request, shift) if shift else request
+        build_problem(shifted, self._vocabulary(), shift, options.final_tonic_bass)
 
     def inpaint(self, request: EditRequest, options: DeepBachOptions, job: JobContext) -> list[Variation]:
         return self.inpaint_batch([(request, options, job)])[0]
@@ -218,7 +227,7 @@ class DeepBach(Model):
                 "the voices written under it were kept inside their ranges at the melody's own pitch"
             )
         shifted = transpose_request(request, shift) if shift else request
-        problem = build_problem(shifted, self.vocab, shift)
+        problem = build_problem(shifted, self.vocab, shift, options.final_tonic_bass)
         seeds = options.seeds()
         return _Item(request, shifted, shift, problem, seeds, job, [Chain(problem, seed) for seed in seeds])
 

@@ -18,6 +18,7 @@ from scorehost.core.regions import merge_result, spans_by_track
 from scorehost.core.requests import EditRequest, KeepRhythm, PinnedNotes, PitchClasses, PitchRange
 from scorehost.core.score import Note, Score
 
+from .critic import final_chord
 from .encoding import (
     FIRST_PITCH,
     HOLD,
@@ -49,10 +50,13 @@ class Problem:
     pinned: set[tuple[int, int]] = field(default_factory=set)  # (voice, step) of pinned notes' cells
 
 
-def build_problem(request: EditRequest, vocab: Vocab, shift: int = 0) -> Problem:
+def build_problem(
+    request: EditRequest, vocab: Vocab, shift: int = 0, final_tonic_bass: bool = True
+) -> Problem:
     """The request as a grid problem. shift: semitones the request was transposed by for
     sampling (transpose.melody_shift); the written voices then keep inside their ranges at the
-    user's pitch as well as at the sampling pitch."""
+    user's pitch as well as at the sampling pitch. final_tonic_bass: the bass of the final chord
+    sounds the key's tonic (_tonic_bass_at_the_end)."""
     score = request.score
     tracks = voice_tracks(score)
     spans = spans_by_track(request.regions)
@@ -87,6 +91,8 @@ def build_problem(request: EditRequest, vocab: Vocab, shift: int = 0) -> Problem
     _apply_constraints(problem, request, vocab)
     _rest_after_the_melody(problem)
     _chords_on_compound_beats(problem)
+    if final_tonic_bass:
+        _tonic_bass_at_the_end(problem)
     if shift:
         _check_register(problem, request, shift)
     _check_satisfiable(problem)
@@ -141,6 +147,42 @@ def _chords_on_compound_beats(problem: Problem) -> None:
     for voice in problem.keep_rhythm:
         cells[voice] = False
     _only(problem, cells, (HOLD, REST))
+
+
+def _tonic_bass_at_the_end(problem: Problem) -> None:
+    """A hard rule: through the final chord (critic.final_chord: from the beat of the melody's last
+    note to its end) the bass sounds the tonic the melody ends in, as the eval measures it
+    (critic.ending_tonic: the key's tonic there, or the melody's last note when that lies outside
+    the tonic triad, a modal ending). The bass strikes a tonic at the chord's first step (its
+    kept onsets do, under keep_rhythm) and only holds it or strikes another tonic after it.
+    Applied only where the soprano is given to the end (a melody's ending is harmonized), every
+    bass cell of the final chord is written and none is pinned (a bass that is context, pinned
+    or only partly rewritten there is left as it is), and only where the other constraints
+    leave a tonic to write; else the cadence term alone asks for it."""
+    ending = final_chord(problem)
+    if ending is None:
+        return
+    start, end, tonic = ending
+    bass = 3
+    melody_ends = not problem.writable[0, start:].any()  # the melody is given to the end
+    pinned = any(v == bass and start <= s < end for v, s in problem.pinned)
+    if not melody_ends or pinned or not problem.writable[bass, start:end].all():
+        return
+    pitches = np.arange(problem.vocab.size) - FIRST_PITCH + problem.vocab.low
+    tonics = (np.arange(problem.vocab.size) >= FIRST_PITCH) & (pitches % 12 == tonic)
+    allowed = problem.allowed[bass]
+    if bass in problem.keep_rhythm:  # the kept notes sounding in the final chord take a tonic
+        kept = problem.keep_rhythm[bass]
+        onsets = [n.start // STEP for n in kept if n.end > start * STEP and n.start < end * STEP]
+        free = not any((bass, s) in problem.pinned for s in onsets)
+        if free and all((allowed[s] & tonics).any() for s in onsets):
+            for s in onsets:
+                allowed[s] &= tonics
+        return
+    rows = allowed[start:end] & (tonics | (np.arange(problem.vocab.size) == HOLD))
+    rows[0] &= tonics  # strike it on the chord's first step
+    if rows.any(axis=-1).all():
+        allowed[start:end] = rows
 
 
 def compound_warning(request: EditRequest) -> str | None:
