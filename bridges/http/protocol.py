@@ -4,12 +4,16 @@ send a request line and headers slowly, or nothing at all, to use up the server)
 - A request's line and headers must arrive within `header_timeout` seconds of the connection
   (or of the previous answer on a kept-alive one), or the connection is closed. uvicorn arms no
   timer until a first answer, and its keep-alive timer is dropped by any byte received.
-- A client (an address) may hold at most `max_pending` connections still waiting for their
-  headers `GRACE` seconds after a new one came; beyond that its oldest are closed. Connections
-  that did send their request are not counted, so a client whose requests arrive at once is
-  never turned away, even from the same address as the attacker (loopback is one address for
-  everyone). The grace matters: fifty clients connecting at once are all accepted before the
-  event loop reads the first request, and were cut off as if they were slow.
+- While the server holds half its connection limit or more, a client (an address) may hold
+  at most `max_pending` connections still waiting for their headers `GRACE` seconds after a
+  new one came; beyond that its oldest are closed. Connections that did send their request are
+  not counted, so a client whose requests arrive at once is never turned away, even from the
+  same address as the attacker (loopback is one address for everyone). The grace matters:
+  fifty clients connecting at once are all accepted before the event loop reads the first
+  request, and were cut off as if they were slow. So does the pressure: below half the limit
+  idle connections cost nothing that matters, while a burst of 200 threads of one client on a
+  busy machine can take over a second between connecting and sending (each waits its turn for
+  the GIL), and lost requests to the guard when it pruned at any load.
 
 Without them, 1,000 such connections reached uvicorn's limit_concurrency and every other
 client got 503 for as long as they were held.
@@ -87,8 +91,15 @@ class GuardedH11Protocol(H11Protocol):
         if len(self._waiting[address]) > self.max_pending:
             self.loop.call_later(GRACE, self._prune, address)
 
+    def _under_pressure(self) -> bool:
+        limit = self.max_concurrency
+        return limit is None or 2 * len(self.connections) >= limit
+
     def _prune(self, address: str) -> None:
-        """Close the client's oldest connections that still wait for headers, beyond the limit."""
+        """Close the client's oldest connections that still wait for headers, beyond the limit,
+        while the server holds half its connection limit or more."""
+        if not self._under_pressure():
+            return
         waiting = self._waiting.get(address, {})
         while len(waiting) > self.max_pending:
             oldest, since = next(iter(waiting.items()))  # dicts keep insertion order

@@ -20,7 +20,7 @@ class HttpSettings(BridgeSettings):
         default=32,
         ge=1,
         le=10_000,
-        description="Connections one client address may hold before sending a request; half a second after one more, its oldest still waiting are closed.",
+        description="Connections one client address may hold before sending a request while the server holds half its connection limit or more; half a second after one more, its oldest still waiting are closed.",
     )
     http_body_timeout: float = Field(
         default=60.0,
