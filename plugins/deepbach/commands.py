@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from scorehost.plugins.lib.training import nproc_option
+
 from .weights import WEIGHTS_DIR
 
 
@@ -43,6 +45,7 @@ from .weights import WEIGHTS_DIR
 @click.option("--eval-every", type=int, default=250, show_default=True)
 @click.option("--threads", type=int, default=2, show_default=True)
 @click.option("--device", default=None, help="cpu, cuda; default: CUDA when present.")
+@nproc_option
 def train_command(**given) -> None:
     """Train the deepbach network on the training chorales; resumes from --out."""
     from .train import main

@@ -20,7 +20,15 @@ import torch
 from tqdm import tqdm
 
 from scorehost.core.device import choose_device
-from scorehost.plugins.lib.training import Budget, learning_rate, load_checkpoint, save_checkpoint, timed
+from scorehost.plugins.lib.training import (
+    Budget,
+    Ranks,
+    launch,
+    load_checkpoint,
+    save_checkpoint,
+    timed,
+    train_steps,
+)
 
 from .data import Encoded, build_dataset
 from .encoding import FIRST_PITCH, MASK, META_PAD, PAD, Vocab
@@ -94,11 +102,14 @@ def evaluate(net: CellTransformer, data: Encoded, device: str, batches: int = 48
 
 def train(
     out: Path, weights: Path, minutes: float, batch: int, config: dict, lr: float, eval_every: int,
-    threads: int, device: str,
+    threads: int, device: str, ranks: Ranks | None = None,
 ) -> dict:  # fmt: skip
+    """One process's part of a run (all of it unless ranks says otherwise: see lib's launch)."""
+    ranks = ranks or Ranks(device=device)
     torch.set_num_threads(threads)
     budget = Budget(minutes * 60)  # data, training and checkpoints: the run ends on time
-    vocab, splits = build_dataset(out / "data")
+    with ranks.main_first():  # rank 0 builds the data cache, the others read it
+        vocab, splits = build_dataset(out / "data")
     net_config = NetConfig(vocab_size=vocab.size, **config)
     net = CellTransformer(net_config).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.01)
@@ -107,33 +118,29 @@ def train(
     if ckpt.exists():
         state = load_checkpoint(ckpt, net, opt, device)
         budget.add(state["elapsed"])
-        print(f"resumed at step {state['step']} ({state['elapsed'] / 60:.1f} min)")
-    print(f"{parameter_count(net):,} parameters, {len(splits['train'].names)} training chorales, {device}")
-    # A checkpoint evaluates 48 batches on valid and, when best, 48 on test: 24 times 4.
-    budget.expect(24 * timed(lambda: evaluate(net, splits["valid"], device, batches=4)))
-    rng = np.random.default_rng(state["step"])
-    gen = torch.Generator().manual_seed(state["step"])
-    bar = tqdm(initial=int(budget.spent), total=int(budget.seconds), unit="s", desc="deepbach")
-    started_at = state["step"]
-    # one step and a checkpoint at least, even when the data took the whole budget
-    while budget.keep_training() or state["step"] == started_at:
-        for group in opt.param_groups:
-            group["lr"] = learning_rate(lr, budget.spent, budget.training_seconds, state["step"], warmup=300)
-        tokens, meta = sample_windows(splits["train"], batch, net_config.window, rng)
+        ranks.echo(f"resumed at step {state['step']} ({state['elapsed'] / 60:.1f} min)")
+    where = device if ranks.world == 1 else f"{ranks.world} processes"
+    ranks.echo(
+        f"{parameter_count(net):,} parameters, {len(splits['train'].names)} training chorales, {where}"
+    )
+    if ranks.main:  # rank 0 evaluates
+        # A checkpoint evaluates 48 batches on valid and, when best, 48 on test: 24 times 4.
+        budget.expect(24 * timed(lambda: evaluate(net, splits["valid"], device, batches=4)))
+    rng = np.random.default_rng(ranks.seed(state["step"]))
+    gen = torch.Generator().manual_seed(ranks.seed(state["step"]))
+    share = ranks.share(batch)
+    trained = ranks.parallel(net)
+
+    def forward() -> torch.Tensor:
+        tokens, meta = sample_windows(splits["train"], share, net_config.window, rng)
         mask = random_masks(tokens, gen)
-        loss, _ = masked_loss(net, tokens.to(device), meta.to(device), mask.to(device))
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        opt.step()
-        state["step"] += 1
-        state["elapsed"] = budget.spent
-        bar.update(int(state["elapsed"]) - bar.n)
-        bar.set_postfix(step=state["step"], loss=f"{loss.item():.3f}")
-        if state["step"] % eval_every == 0 or not budget.keep_training():
-            with budget.checkpoint():
-                _checkpoint(net, opt, state, splits, vocab, device, ckpt, weights)
-    bar.close()
+        return masked_loss(trained, tokens.to(device), meta.to(device), mask.to(device))[0]
+
+    def checkpoint() -> None:
+        _checkpoint(net, opt, state, splits, vocab, device, ckpt, weights)
+
+    train_steps(budget, state, opt, forward, checkpoint, lr=lr, eval_every=eval_every, desc="deepbach",
+                ranks=ranks, warmup=300)  # fmt: skip
     return state
 
 
@@ -160,13 +167,20 @@ def _checkpoint(net, opt, state, splits, vocab: Vocab, device, ckpt: Path, weigh
 
 def main(
     out: Path, weights: Path, minutes: float, batch: int, window: int, dim: int, layers: int, lr: float,
-    eval_every: int, threads: int, device: str | None,
+    eval_every: int, threads: int, device: str | None, nproc: int | None = None,
 ) -> None:  # fmt: skip
-    """`scorehost train deepbach` (its options are in commands.py)."""
+    """`scorehost train deepbach` (its options are in commands.py), on --nproc processes."""
     device = choose_device(device)
     config = {"window": window, "dim": dim, "layers": layers, "ff": 3 * dim}
-    state = train(out, weights, minutes, batch, config, lr, eval_every, threads, device)
-    click.echo(f"done: {state['step']} steps, best valid NLL {state['best_valid']:.4f}")
+    given = dict(out=out, weights=weights, minutes=minutes, batch=batch, config=config, lr=lr,
+                 eval_every=eval_every, threads=threads)  # fmt: skip
+    launch(_process, nproc, device, batch, **given)
+
+
+def _process(ranks: Ranks, **given) -> None:
+    state = train(**given, device=ranks.device, ranks=ranks)
+    if ranks.main:
+        click.echo(f"done: {state['step']} steps, best valid NLL {state['best_valid']:.4f}")
 
 
 if __name__ == "__main__":

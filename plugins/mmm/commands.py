@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from scorehost.plugins.lib.training import nproc_option
+
 from .weights import WEIGHTS_DIR
 
 
@@ -35,6 +37,7 @@ from .weights import WEIGHTS_DIR
               help="How much more often an mma-accompanied piece (drums, bass, chords) is drawn than a corpus piece of its length.")  # fmt: skip
 @click.option("--threads", type=int, default=2, show_default=True)
 @click.option("--device", default=None, help="cpu, cuda; default: CUDA when present.")
+@nproc_option
 def train_command(**given) -> None:
     """Train the mmm network (bar and track infilling); resumes from --out."""
     from .train import main

@@ -12,6 +12,7 @@ is written to --out.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -22,13 +23,15 @@ from tqdm import tqdm
 from scorehost.core.device import choose_device
 from scorehost.plugins.lib.training import (
     Budget,
+    Ranks,
     export_weights,
-    learning_rate,
+    launch,
     load_checkpoint,
     load_weights,
     read_config,
     save_checkpoint,
     timed,
+    train_steps,
 )
 from scorehost.plugins.lib.transformer import GPT, GPTConfig, parameter_count
 from scorehost.plugins.lib.vocab import Vocab
@@ -186,14 +189,17 @@ def sampling_weights(pieces: list[Piece], accompaniment_weight: float = 1.0) -> 
 
 def train(out: Path, weights: Path, data: Path | None, minutes: float, batch: int, net_config: dict,
           lr: float, eval_every: int, threads: int, device: str, init: Path | None = None,
-          accompaniment_weight: float = 1.0) -> dict:  # fmt: skip
+          accompaniment_weight: float = 1.0, ranks: Ranks | None = None) -> dict:  # fmt: skip
+    """One process's part of a run (all of it unless ranks says otherwise: see lib's launch)."""
+    ranks = ranks or Ranks(device=device)
     torch.set_num_threads(threads)
     budget = Budget(minutes * 60)  # data, training and checkpoints: the run ends on time
-    vocab, splits = build_dataset(out / "data", data)
+    with ranks.main_first():  # rank 0 builds the data cache, the others read it
+        vocab, splits = build_dataset(out / "data", data)
     ckpt = out / "checkpoint.pt"
     if init is not None and not ckpt.exists():
         net, vocab = _initial_network(init, vocab)
-        print(
+        ranks.echo(
             f"starting from the weights in {init} (step {read_config(init, 'mmm')['training'].get('step')})"
         )
         config = net.config
@@ -206,39 +212,42 @@ def train(out: Path, weights: Path, data: Path | None, minutes: float, batch: in
     if ckpt.exists():
         state = load_checkpoint(ckpt, net, opt, device)
         budget.add(state["elapsed"])
-        print(f"resumed at step {state['step']} ({state['elapsed'] / 60:.1f} min)")
+        ranks.echo(f"resumed at step {state['step']} ({state['elapsed'] / 60:.1f} min)")
     train_pieces = splits["train"]
-    print(f"{parameter_count(net):,} parameters, {len(train_pieces)} training pieces, {device}")
-    held_out = {s: fixed_examples(splits[s], vocab, config.context, 256, seed=7) for s in ("valid", "test")}
-    rng = np.random.default_rng(state["step"])
+    ranks.echo(
+        f"{parameter_count(net):,} parameters, {len(train_pieces)} training pieces, {_where(device, ranks)}"
+    )
+    held_out = {}
+    if ranks.main:  # rank 0 evaluates
+        held_out = {
+            s: fixed_examples(splits[s], vocab, config.context, 256, seed=7) for s in ("valid", "test")
+        }
+        # A checkpoint scores the valid examples and, when best, the test ones: 16 times 1/8 of valid.
+        sample = held_out["valid"][: max(1, len(held_out["valid"]) // 8)]
+        budget.expect(16 * timed(lambda: infill_nll(net, sample, vocab, device)))
+    rng = np.random.default_rng(ranks.seed(state["step"]))
     weights_by_bars = sampling_weights(train_pieces, accompaniment_weight)
-    # A checkpoint scores the valid examples and, when best, the test ones: 16 times 1/8 of valid.
-    sample = held_out["valid"][: max(1, len(held_out["valid"]) // 8)]
-    budget.expect(16 * timed(lambda: infill_nll(net, sample, vocab, device)))
-    bar = tqdm(initial=int(budget.spent), total=int(budget.seconds), unit="s", desc="mmm")
-    net.train()
+    share = ranks.share(batch)
+    trained = ranks.parallel(net)
+    trained.train()
     queue: list[list[list[int]]] = []
-    started_at = state["step"]
-    # one step and a checkpoint at least, even when the data took the whole budget
-    while budget.keep_training() or state["step"] == started_at:
-        for group in opt.param_groups:
-            group["lr"] = learning_rate(lr, budget.spent, budget.training_seconds, state["step"])
+
+    def forward() -> torch.Tensor:
         if not queue:
-            queue = _bucketed(train_pieces, weights_by_bars, vocab, rng, config.context, batch)
-        loss, _ = losses(net, batch_tensors(queue.pop(), vocab["PAD_None"]).to(device), vocab)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        opt.step()
-        state["step"] += 1
-        state["elapsed"] = budget.spent
-        bar.update(int(state["elapsed"]) - bar.n)
-        bar.set_postfix(step=state["step"], loss=f"{loss.item():.3f}")
-        if state["step"] % eval_every == 0 or not budget.keep_training():
-            with budget.checkpoint():
-                _evaluate_and_save(net, opt, state, held_out, vocab, config, device, ckpt, weights, data)
-    bar.close()
+            queue.extend(_bucketed(train_pieces, weights_by_bars, vocab, rng, config.context, share))
+        return losses(trained, batch_tensors(queue.pop(), vocab["PAD_None"]).to(device), vocab)[0]
+
+    def checkpoint() -> None:
+        _evaluate_and_save(net, opt, state, held_out, vocab, config, device, ckpt, weights, data)
+
+    train_steps(
+        budget, state, opt, forward, checkpoint, lr=lr, eval_every=eval_every, desc="mmm", ranks=ranks
+    )
     return state
+
+
+def _where(device: str, ranks: Ranks) -> str:
+    return device if ranks.world == 1 else f"{ranks.world} processes on {device.split(':')[0]}"
 
 
 def _initial_network(init: Path, vocab: Vocab) -> tuple[GPT, Vocab]:
@@ -270,41 +279,21 @@ def _evaluate_and_save(net, opt, state, held_out, vocab, config, device, ckpt, w
         )
         tqdm.write(f"  best so far; test infill NLL {stats['test_infill_nll']:.4f}; exported to {weights}")
     save_checkpoint(ckpt, net, opt, state)
-    (ckpt.parent / "log.json").write_text(__import__("json").dumps(state["log"], indent=1))
+    (ckpt.parent / "log.json").write_text(json.dumps(state["log"], indent=1))
 
 
-def main(
-    out,
-    weights,
-    data,
-    init,
-    minutes,
-    batch,
-    context,
-    dim,
-    layers,
-    heads,
-    lr,
-    eval_every,
-    threads,
-    device,
-    accompaniment_weight=1.0,
-) -> None:
-    """`scorehost train mmm` (its options are in commands.py)."""
+def main(out, weights, data, init, minutes, batch, context, dim, layers, heads, lr, eval_every, threads,
+         device, accompaniment_weight=1.0, nproc=None) -> None:  # fmt: skip
+    """`scorehost train mmm` (its options are in commands.py), on --nproc processes."""
     device = choose_device(device)
     net_config = {"context": context, "dim": dim, "layers": layers, "heads": heads}
-    state = train(
-        out,
-        weights,
-        data,
-        minutes,
-        batch,
-        net_config,
-        lr,
-        eval_every,
-        threads,
-        device,
-        init,
-        accompaniment_weight,
-    )
-    click.echo(f"done: {state['step']} steps, best valid infill NLL {state['best_valid']:.4f}")
+    given = dict(out=out, weights=weights, data=data, minutes=minutes, batch=batch, net_config=net_config,
+                 lr=lr, eval_every=eval_every, threads=threads, init=init,
+                 accompaniment_weight=accompaniment_weight)  # fmt: skip
+    launch(_process, nproc, device, batch, **given)
+
+
+def _process(ranks: Ranks, **given) -> None:
+    state = train(**given, device=ranks.device, ranks=ranks)
+    if ranks.main:
+        click.echo(f"done: {state['step']} steps, best valid infill NLL {state['best_valid']:.4f}")

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from scorehost.plugins.lib.training import nproc_option
+
 
 @click.command(name="theme")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("runs/theme"), show_default=True,
@@ -36,6 +38,7 @@ import click
 @click.option("--eval-every", type=int, default=200, show_default=True)
 @click.option("--threads", type=int, default=2, show_default=True)
 @click.option("--device", default=None, help="cpu, cuda; default: CUDA when present.")
+@nproc_option
 def train_command(**given) -> None:
     """Train the theme network and its prompt baseline on the same batches; resumes from --out."""
     from .train import main

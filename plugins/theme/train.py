@@ -23,13 +23,15 @@ from tqdm import tqdm
 from scorehost.core.device import choose_device
 from scorehost.plugins.lib.training import (
     Budget,
+    Ranks,
     export_weights,
-    learning_rate,
+    launch,
     load_checkpoint,
     load_weights,
     read_config,
     save_checkpoint,
     timed,
+    train_steps,
 )
 from scorehost.plugins.lib.transformer import GPT, parameter_count
 from scorehost.plugins.lib.vocab import Vocab
@@ -54,6 +56,14 @@ class Nets(torch.nn.Module):
 
     def both(self) -> dict[str, torch.nn.Module]:
         return {"theme": self.theme, "prompt": self.prompt}
+
+    def forward(self, examples: list[Example], vocab: Vocab, device: str) -> torch.Tensor:
+        """The training loss: both networks' NLL per fill token on the same examples, summed."""
+        losses = [
+            theme_losses(self.theme, examples, vocab, device),
+            baseline_losses(self.prompt, examples, vocab, device),
+        ]
+        return sum(s[0] / s[1].clamp(min=1) for s in losses)
 
 
 def pad(sequences: list[list[int]], value: int) -> torch.Tensor:
@@ -142,11 +152,15 @@ def held_out_nll(nets: dict[str, torch.nn.Module], examples: list[Example], voca
 
 
 def train(out: Path, weights: Path, data: Path | None, minutes: float, batch: int, config: dict,
-          lr: float, eval_every: int, threads: int, device: str, init: Path | None = None) -> dict:  # fmt: skip
+          lr: float, eval_every: int, threads: int, device: str, init: Path | None = None,
+          ranks: Ranks | None = None) -> dict:  # fmt: skip
+    """One process's part of a run (all of it unless ranks says otherwise: see lib's launch)."""
+    ranks = ranks or Ranks(device=device)
     torch.set_num_threads(threads)
     budget = Budget(minutes * 60)
-    vocab, splits = build_dataset(out / "data", data)
-    nets, config = _networks(init, vocab, config)
+    with ranks.main_first():  # rank 0 builds the data cache, the others read it
+        vocab, splits = build_dataset(out / "data", data)
+    nets, config = _networks(init, vocab, config, ranks)
     nets = nets.to(device)
     opt = torch.optim.AdamW(nets.parameters(), lr=lr, weight_decay=0.01)
     state = {"step": 0, "elapsed": 0.0, "best": {"theme": float("inf"), "prompt": float("inf")}, "log": []}
@@ -154,50 +168,41 @@ def train(out: Path, weights: Path, data: Path | None, minutes: float, batch: in
     if ckpt.exists():
         state = load_checkpoint(ckpt, nets, opt, device)
         budget.add(state["elapsed"])
-        print(f"resumed at step {state['step']} ({state['elapsed'] / 60:.1f} min)")
+        ranks.echo(f"resumed at step {state['step']} ({state['elapsed'] / 60:.1f} min)")
     pieces = splits["train"]
     if not pieces:
         raise click.ClickException("no training piece has a theme that retrieval can find")
-    print(f"{parameter_count(nets.theme):,} + {parameter_count(nets.prompt):,} parameters, "
-          f"{len(pieces)} training pieces, {device}")  # fmt: skip
-    held_out = {
-        s: fixed_examples(splits[s], vocab, config, HELD_OUT_EXAMPLES, seed=7) for s in ("valid", "test")
-    }
-    rng = np.random.default_rng(state["step"])
-    sample = held_out["valid"][: max(1, len(held_out["valid"]) // 8)]
-    budget.expect(16 * timed(lambda: held_out_nll(nets.both(), sample, vocab, device)))
-    bar = tqdm(initial=int(budget.spent), total=int(budget.seconds), unit="s", desc="theme")
-    nets.train()
-    started_at = state["step"]
-    # one step and a checkpoint at least, even when the data took the whole budget
-    while budget.keep_training() or state["step"] == started_at:
-        for group in opt.param_groups:
-            group["lr"] = learning_rate(lr, budget.spent, budget.training_seconds, state["step"])
+    ranks.echo(f"{parameter_count(nets.theme):,} + {parameter_count(nets.prompt):,} parameters, "
+               f"{len(pieces)} training pieces, {device if ranks.world == 1 else f'{ranks.world} processes'}")  # fmt: skip
+    held_out = {}
+    if ranks.main:  # rank 0 evaluates
+        held_out = {
+            s: fixed_examples(splits[s], vocab, config, HELD_OUT_EXAMPLES, seed=7) for s in ("valid", "test")
+        }
+    rng = np.random.default_rng(ranks.seed(state["step"]))
+    if ranks.main:
+        sample = held_out["valid"][: max(1, len(held_out["valid"]) // 8)]
+        budget.expect(16 * timed(lambda: held_out_nll(nets.both(), sample, vocab, device)))
+    share = ranks.share(batch)
+    trained = ranks.parallel(nets)
+    trained.train()
+
+    def forward() -> torch.Tensor:
         examples = [
             sample_example(pieces[int(i)], vocab, rng, config.context, config.theme_context, True)
-            for i in rng.integers(0, len(pieces), batch)
+            for i in rng.integers(0, len(pieces), share)
         ]
-        losses = [
-            theme_losses(nets.theme, examples, vocab, device),
-            baseline_losses(nets.prompt, examples, vocab, device),
-        ]
-        loss = sum(s[0] / s[1].clamp(min=1) for s in losses)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(nets.parameters(), 1.0)
-        opt.step()
-        state["step"] += 1
-        state["elapsed"] = budget.spent
-        bar.update(int(state["elapsed"]) - bar.n)
-        bar.set_postfix(step=state["step"], loss=f"{loss.item() / 2:.3f}")
-        if state["step"] % eval_every == 0 or not budget.keep_training():
-            with budget.checkpoint():
-                _evaluate_and_save(nets, opt, state, held_out, vocab, config, device, ckpt, weights, data)
-    bar.close()
+        return trained(examples, vocab, device)
+
+    def checkpoint() -> None:
+        _evaluate_and_save(nets, opt, state, held_out, vocab, config, device, ckpt, weights, data)
+
+    train_steps(budget, state, opt, forward, checkpoint, lr=lr, eval_every=eval_every, desc="theme",
+                ranks=ranks, shown=lambda loss: loss.item() / 2)  # fmt: skip
     return state
 
 
-def _networks(init: Path | None, vocab: Vocab, shape: dict) -> tuple[Nets, ThemeConfig]:
+def _networks(init: Path | None, vocab: Vocab, shape: dict, ranks: Ranks) -> tuple[Nets, ThemeConfig]:
     """New networks of the given shape, or (--init) exported weights of both to go on from."""
     if init is None:
         config = ThemeConfig(vocab_size=len(vocab), **shape)
@@ -209,7 +214,7 @@ def _networks(init: Path | None, vocab: Vocab, shape: dict) -> tuple[Nets, Theme
     nets = Nets(config)
     load_weights(nets.theme, init, STEM)
     load_weights(nets.prompt, init, BASELINE_STEM)
-    print(f"starting from the weights in {init} (step {saved['training'].get('step')})")
+    ranks.echo(f"starting from the weights in {init} (step {saved['training'].get('step')})")
     return nets.float(), config
 
 
@@ -241,13 +246,20 @@ def _evaluate_and_save(nets, opt, state, held_out, vocab, config, device, ckpt, 
 
 
 def main(out, weights, data, init, minutes, batch, context, theme_context, dim, layers, encoder_layers,
-         heads, lr, eval_every, threads, device) -> None:  # fmt: skip
-    """`scorehost train theme` (its options are in commands.py)."""
+         heads, lr, eval_every, threads, device, nproc=None) -> None:  # fmt: skip
+    """`scorehost train theme` (its options are in commands.py), on --nproc processes."""
     device = choose_device(device)
     shape = {"context": context, "theme_context": theme_context, "dim": dim, "layers": layers,
              "encoder_layers": encoder_layers, "heads": heads}  # fmt: skip
-    state = train(out, weights, data, minutes, batch, shape, lr, eval_every, threads, device, init)
-    best = state["best"]
-    click.echo(
-        f"done: {state['step']} steps, best valid NLL theme {best['theme']:.4f}, prompt {best['prompt']:.4f}"
-    )
+    given = dict(out=out, weights=weights, data=data, minutes=minutes, batch=batch, config=shape, lr=lr,
+                 eval_every=eval_every, threads=threads, init=init)  # fmt: skip
+    launch(_process, nproc, device, batch, **given)
+
+
+def _process(ranks: Ranks, **given) -> None:
+    state = train(**given, device=ranks.device, ranks=ranks)
+    if ranks.main:
+        best = state["best"]
+        click.echo(
+            f"done: {state['step']} steps, best valid NLL theme {best['theme']:.4f}, prompt {best['prompt']:.4f}"
+        )

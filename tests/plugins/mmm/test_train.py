@@ -100,3 +100,18 @@ def test_train_resumes_and_exports(tmp_path):
     assert net.config.dim == 32 and vocab.density_bins
     stats = json.loads((out / "best" / "mmm.json").read_text())["training"]
     assert stats["test_infill_nll"] > 0 and stats["data"] == str(folder)
+
+
+def test_train_on_two_processes_checkpoints_once_and_exports(tmp_path):
+    """--nproc 2: two gloo processes split the batch; rank 0 alone evaluates, checkpoints, exports."""
+    folder, out = data_folder(tmp_path), tmp_path / "run"
+    args = ["train", "mmm", "--data", str(folder), "--out", str(out), "--weights", str(out / "best"),
+            "--minutes", "0.2", "--batch", "2", "--dim", "32", "--layers", "1", "--heads", "2",
+            "--context", "512", "--eval-every", "3", "--threads", "1", "--nproc", "2"]  # fmt: skip
+    run = scorehost(args)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.count("done:") == 1 and "2 processes on cpu" in run.stdout, run.stdout
+    log = json.loads((out / "log.json").read_text())
+    assert log[-1]["step"] >= 1 and (out / "best" / "mmm.safetensors").exists()
+    odd = scorehost([*args[:-2], "--nproc", "3"])
+    assert odd.returncode != 0 and "does not split evenly over 3 processes" in odd.stderr

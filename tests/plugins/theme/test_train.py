@@ -91,3 +91,23 @@ def test_a_budget_the_data_used_up_still_trains_one_step_and_saves_it(tmp_path):
     assert result.exit_code == 0, result.output
     assert [e["step"] for e in json.loads((out / "log.json").read_text())] == [1]
     assert (out / "checkpoint.pt").exists() and (out / "best" / f"{STEM}.safetensors").exists()
+
+
+def test_train_on_two_processes_trains_both_networks(tmp_path):
+    """--nproc 2: theme and its prompt baseline train through one DistributedDataParallel."""
+    import subprocess
+    import sys
+
+    folder, out = tunes_folder(tmp_path), tmp_path / "run"
+    args = ["--data", str(folder), "--out", str(out), "--weights", str(out / "best"), "--minutes", "0.2",
+            "--batch", "2", "--dim", "32", "--layers", "1", "--encoder-layers", "1", "--heads", "2",
+            "--context", "512", "--theme-context", "128", "--eval-every", "3", "--threads", "1",
+            "--nproc", "2"]  # fmt: skip
+    run = subprocess.run([sys.executable, "-m", "scorehost.plugins.theme", "train", *args],
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.count("done:") == 1 and "2 processes" in run.stdout, run.stdout
+    assert json.loads((out / "log.json").read_text())[-1]["step"] >= 1
+    assert (out / "best" / f"{STEM}.safetensors").exists() and (
+        out / "best" / f"{BASELINE_STEM}.safetensors"
+    ).exists()
