@@ -48,6 +48,18 @@ class Schedule:
         return self.temperature_start * ratio ** (n / (self.iterations - 1))
 
 
+@dataclass(frozen=True)
+class Windows:
+    """One chain's windows for a sweep's forward pass, and where its hidden cells are in them."""
+
+    tokens: torch.Tensor  # (tiles, 4, width): the state, MASK where hidden, PAD off the score
+    metas: torch.Tensor  # (tiles, META, width)
+    hidden: torch.Tensor  # (tiles, 4, width) bool
+    voices: torch.Tensor  # (cells,): the hidden cells, tile by tile, voice by voice, step by step
+    steps: torch.Tensor  # (cells,)
+    counts: list[int]  # hidden cells per tile
+
+
 class Chain:
     """One variation of one problem: its state, generator and running log-probabilities."""
 
@@ -62,13 +74,20 @@ class Chain:
         self.context = Context.of(problem)
         columns = np.flatnonzero(problem.writable.any(axis=0))
         self.first, self.last = int(columns[0]), int(columns[-1]) + 1
-        self.mask = self.probs = self.before = self.cost = torch.empty(0)
+        self.mask = self.before = torch.empty(0)
+        # per cell and token; only the cells hidden in a sweep are read, and each sweep writes them
+        self.probs = torch.zeros(self.allowed.shape)  # what each hidden cell was drawn from
+        self.cost = torch.zeros(self.allowed.shape)  # what the critic charges each hidden cell's tokens
+        self.charged = False
 
     def begin_sweep(self, fraction: float, critic: Weights | None = None) -> None:
         self._begin(_choose(self.writable, fraction, self.gen))
         if critic:
             voices, steps = np.nonzero(self.mask.numpy())
             self._charge(voices, steps, self._costs(voices, steps, critic))
+        elif self.charged:  # a sweep without the critic after one with it
+            self.cost.zero_()
+            self.charged = False
 
     def _costs(self, voices: np.ndarray, steps: np.ndarray, critic: Weights) -> np.ndarray:
         return costs(self.state.numpy(), voices, steps, self.context, self.vocab, critic)
@@ -93,20 +112,35 @@ class Chain:
 
     def _begin(self, mask: torch.Tensor) -> None:
         self.mask = mask
-        self.probs = torch.zeros(self.allowed.shape)
         self.before = self.state.clone()
-        self.cost = torch.zeros(self.allowed.shape)
 
     def _charge(self, voices: np.ndarray, steps: np.ndarray, charges: np.ndarray) -> None:
         """Charge the tokens of cells (voices[i], steps[i]) what the critic charges them."""
         self.cost[voices, steps] = torch.from_numpy(charges).float()
+        self.charged = True
 
-    def tiles(self, width: int) -> list[int]:
-        return [
-            s
-            for s in _tiles(self.first, self.last, width, self.gen)
-            if self.mask[:, max(0, s) : s + width].any()
-        ]
+    def windows(self, width: int) -> Windows:
+        """This sweep's windows: tiles of `width` steps over the written columns, with a
+        random offset, those without a hidden cell left out."""
+        starts = torch.tensor(_tiles(self.first, self.last, width, self.gen))
+        columns = starts[:, None] + torch.arange(width)  # (tiles, width)
+        inside = (columns >= 0) & (columns < self.state.shape[1])
+        at = columns.clamp(0, self.state.shape[1] - 1)
+        hidden = (self.mask[:, at] & inside).transpose(0, 1)  # (tiles, 4, width)
+        kept = hidden.flatten(1).any(1)
+        hidden, at, inside = hidden[kept], at[kept], inside[kept]
+        tokens = torch.where(inside, torch.where(self.mask, MASK, self.state)[:, at], PAD)
+        pad = torch.tensor(META_PAD, dtype=self.meta.dtype)[:, None, None]
+        metas = torch.where(inside, self.meta[:, at], pad)
+        tile, voices, column = torch.nonzero(hidden, as_tuple=True)  # tile by tile, voice by voice
+        return Windows(
+            tokens.transpose(0, 1),
+            metas.transpose(0, 1),
+            hidden,
+            voices,
+            at[tile, column],
+            hidden.sum((1, 2)).tolist(),
+        )
 
     def end_sweep(self) -> None:
         _repair(self.state, self.before, self.probs, self.mask, self.writable, self.allowed, self.gen)
@@ -138,14 +172,14 @@ def run_chains(
                 chain.begin_sweep(schedule.mask_fraction(n), schedule.critic)
             else:
                 chain.begin_polish(schedule.critic, spacing=width // 2)
-        tiles = [(chain, s) for chain in chains for s in chain.tiles(width)]
-        if not tiles:  # nothing left to polish
+        windows = [chain.windows(width) for chain in chains]
+        if not any(w.counts for w in windows):  # nothing left to polish
             break
-        tokens = torch.stack([_window(torch.where(c.mask, MASK, c.state), s, width, PAD) for c, s in tiles])
-        metas = torch.stack([_meta_window(c.meta, s, width) for c, s in tiles])
-        logits = net(tokens.to(device), metas.to(device)).float().cpu()
-        for (chain, s), tile_logits in zip(tiles, logits, strict=True):
-            _sample_tile(chain, tile_logits, s, schedule, min(n, schedule.iterations - 1))
+        tokens = torch.cat([w.tokens for w in windows])
+        metas = torch.cat([w.metas for w in windows])
+        hidden = torch.cat([w.hidden for w in windows])
+        logits = net(tokens.to(device), metas.to(device), hidden.to(device)).float().cpu()
+        _sample(chains, windows, logits, schedule, min(n, schedule.iterations - 1))
         for chain in chains:
             chain.end_sweep()
     if progress:
@@ -184,43 +218,32 @@ def _tiles(first: int, last: int, width: int, gen: torch.Generator) -> list[int]
     return list(range(start, last, width))
 
 
-def _window(rows: torch.Tensor, start: int, width: int, fill: int) -> torch.Tensor:
-    out = torch.full((rows.shape[0], width), fill, dtype=rows.dtype)
-    lo, hi = max(0, start), min(rows.shape[1], start + width)
-    out[:, lo - start : hi - start] = rows[:, lo:hi]
-    return out
-
-
-def _meta_window(meta: torch.Tensor, start: int, width: int) -> torch.Tensor:
-    out = torch.tensor(META_PAD, dtype=meta.dtype)[:, None].repeat(1, width)
-    lo, hi = max(0, start), min(meta.shape[1], start + width)
-    out[:, lo - start : hi - start] = meta[:, lo:hi]
-    return out
-
-
-def _sample_tile(chain: Chain, logits: torch.Tensor, start: int, schedule: Schedule, n: int) -> None:
-    """Sample the masked cells of one window of a chain."""
-    state, logp, probs, mask, allowed, gen = (
-        chain.state,
-        chain.logp,
-        chain.probs,
-        chain.mask,
-        chain.allowed,
-        chain.gen,
-    )
-    lo, hi = max(0, start), min(state.shape[1], start + logits.shape[1])
-    tile_mask = mask[:, lo:hi]
-    if not tile_mask.any():
-        return
-    cell_logits = logits[:, lo - start : hi - start][tile_mask]
-    cell_logits = cell_logits.masked_fill(~allowed[:, lo:hi][tile_mask], -torch.inf)
-    biased = cell_logits - chain.cost[:, lo:hi][tile_mask]
+def _sample(
+    chains: list[Chain], windows: list[Windows], cell_logits: torch.Tensor, schedule: Schedule, n: int
+) -> None:
+    """Sample the hidden cells of every chain from their logits (cells, V), window after window:
+    all cells at once, but each tile's cells drawn from its chain's generator in one draw, tile
+    after tile, as when a tile was sampled at a time (so a seed gives what it gave)."""
+    pairs = list(zip(chains, windows, strict=True))
+    allowed = torch.cat([c.allowed[w.voices, w.steps] for c, w in pairs])
+    cell_logits = cell_logits.masked_fill(~allowed, -torch.inf)
+    biased = cell_logits - torch.cat([c.cost[w.voices, w.steps] for c, w in pairs])
     biased[:, REST] += schedule.rest_bias
-    cell_probs = torch.softmax(biased / schedule.temperature(n), dim=-1)
-    chosen = torch.multinomial(cell_probs, 1, generator=gen).squeeze(1)
-    state[:, lo:hi][tile_mask] = chosen
-    probs[:, lo:hi][tile_mask] = cell_probs
-    logp[:, lo:hi][tile_mask] = torch.log_softmax(cell_logits, -1).gather(1, chosen[:, None]).squeeze(1)
+    probs = torch.softmax(biased / schedule.temperature(n), dim=-1)
+    log_probs = torch.log_softmax(cell_logits, -1)
+    done = 0
+    for chain, w in pairs:
+        cells = sum(w.counts)
+        if not cells:
+            continue
+        chain_probs = probs[done : done + cells]
+        chosen = torch.cat(
+            [torch.multinomial(tile, 1, generator=chain.gen) for tile in torch.split(chain_probs, w.counts)]
+        )
+        chain.state[w.voices, w.steps] = chosen.squeeze(1)
+        chain.probs[w.voices, w.steps] = chain_probs
+        chain.logp[w.voices, w.steps] = log_probs[done : done + cells].gather(1, chosen).squeeze(1)
+        done += cells
 
 
 def _repair(state, before, probs, mask, writable, allowed, gen) -> None:
