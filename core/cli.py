@@ -288,9 +288,6 @@ def serve(**flags) -> None:
     On a signal, bridges stop taking requests, running jobs are cancelled, and the process
     exits. Every setting can also come from SCOREHOST_<NAME> or the --config file.
     """
-    from .engine import Engine
-    from .threads import cpu_policy
-
     given = {k: list(v) if isinstance(v, tuple) else v for k, v in flags.items() if v not in (None, ())}
     settings = get_host().settings_class()(**given)
     settings.check_safe()
@@ -300,23 +297,14 @@ def serve(**flags) -> None:
         raise RequestError(
             f"unknown bridge {unknown[0]!r} (available: {', '.join(sorted(available)) or 'none'})", "--bridge"
         )
-    engine = Engine(
-        get_host(),
-        device=settings.device,
-        queue_size=settings.queue_size,
-        default_timeout=settings.timeout,
-        max_notes=settings.max_notes,
-        keep_seconds=settings.finished_jobs_seconds,
-        keep_bytes=settings.finished_jobs_bytes,
-        cpu=cpu_policy(settings.cpu_workers, settings.cpu_threads, settings.omp_wait_policy),
-    )
+    engine = _engine(settings)
     engine.device  # noqa: B018  (chosen now, so a bad --device fails before any bridge starts)
     stop = _stop_on_signal()
     started = []
     try:
         for name in settings.preload:
             engine.load(name)
-            click.echo(f"scorehost: loaded {name} on {engine.host.model(name).device}", err=True)
+            click.echo(f"scorehost: loaded {name} on {engine.describe(name)}", err=True)
         for name in settings.bridges:
             available[name].start(engine, settings)
             started.append(available[name])
@@ -331,6 +319,30 @@ def serve(**flags) -> None:
         for bridge in reversed(started):
             bridge.stop()
         engine.shutdown(cancel=True)
+
+
+def _engine(settings):
+    """The engine `serve` runs: the local one, or the Ray engine (with its optional extra)."""
+    from .engine import Engine
+    from .threads import cpu_policy
+
+    common = dict(
+        queue_size=settings.queue_size,
+        default_timeout=settings.timeout,
+        max_notes=settings.max_notes,
+        keep_seconds=settings.finished_jobs_seconds,
+        keep_bytes=settings.finished_jobs_bytes,
+        cpu=cpu_policy(settings.cpu_workers, settings.cpu_threads, settings.omp_wait_policy),
+    )
+    if settings.engine == "local":
+        return Engine(get_host(), device=settings.device, **common)
+    try:
+        from .rayengine import RayEngine
+    except ImportError as exc:
+        raise RequestError(
+            f"--engine ray needs Ray Serve ({exc}): pip install 'scorehost[ray]'", "--engine"
+        ) from exc
+    return RayEngine(get_host(), settings, **common)
 
 
 def _stop_on_signal():

@@ -349,6 +349,10 @@ class Engine:
                 self._loaded.add(key)
         return model
 
+    def describe(self, model_id: str) -> str:
+        """Where a model runs, for `scorehost serve`'s start-up lines."""
+        return str(self.host.model(model_id).device)
+
     def preload(self, model_ids: list[str]) -> None:
         """Load these models now (at serve start), so no request waits for their weights."""
         for model_id in model_ids:
@@ -442,13 +446,17 @@ class Engine:
             batch = [first]
             if first.model.max_batch > 1:
                 same = [j for j in queue if j.model is first.model and not j.done]
-                share = math.ceil(len(same) / self.worker_count(device))
-                batch = same[: min(first.model.max_batch, share)]
+                batch = same[: self._batch_size(first.model, len(same), device)]
             for job in batch:
                 queue.remove(job)
             key = (first.model.model_id, device)
             self._inside[key] = self._inside.get(key, 0) + 1
             return batch
+
+    def _batch_size(self, model: Model, queued: int, device: str) -> int:
+        """How many of a model's queued jobs a worker takes at once: with several workers, a
+        share of them, so that the other workers get theirs."""
+        return min(model.max_batch, math.ceil(queued / self.worker_count(device)))
 
     def _may_serve(self, model: Model, device: str) -> bool:
         """In service, and not inside another worker unless it is concurrent. With _cond held."""
@@ -499,53 +507,22 @@ class Engine:
         worker.set_threads()
         for job in batch:  # the time a load took is not the job's
             job.deadline += time.monotonic() - loading_started
-        if type(model).inpaint_batch is Model.inpaint_batch:  # served one by one: say so
+        if serve_sequentially(model):  # served one by one: say so
             for job in batch:
                 self._serve(model, [job])
         else:
             self._serve(model, batch)
 
     def _serve(self, model: Model, batch: list[Job]) -> None:
-        live = []
+        outputs, again = run_batch(model, batch)
+        self._requeue(again)
         for job in batch:
-            error = job._stop_error()
-            if error is None:
-                job.status, job.started = Status.RUNNING, time.time()
-                live.append(job)
-            else:
-                job.finish(_status_of(error), error=error)
-        if not live:
-            return
-        try:
-            outputs = model.inpaint_batch([(j.request, j.options, j) for j in live])
-        except (JobCancelled, JobTimeout) as exc:
-            # One job's cancellation or deadline ended the whole call: that job ends, the
-            # others of the batch are served again.
-            stopped = {j.id: j._stop_error() for j in live}
-            if not any(stopped.values()):
-                stopped = {j.id: exc for j in live}
-            for job in live:
-                if stopped[job.id] is not None:
-                    job.finish(_status_of(stopped[job.id]), error=stopped[job.id])
-            self._requeue([j for j in live if stopped[j.id] is None])
-            return
-        except ScorehostError as exc:
-            _end_all(live, exc)
-            return
-        except Exception as exc:
-            self._fail(live, model, exc, "failed")
-            return
-        for job, variations in zip(live, outputs, strict=True):
-            if isinstance(variations, ScorehostError):  # one item of the batch failed alone
-                job.finish(_status_of(variations), error=variations)
-            else:
-                self._complete(job, variations)
+            if job.id in outputs:
+                self._complete(job, outputs[job.id])
 
     def _fail(self, jobs: list[Job], model: Model, exc: Exception, what: str) -> None:
         log.exception("model %s %s", model.model_id, what)
-        error = ScorehostError(f"model {model.model_id} {what}: {type(exc).__name__}: {exc}")
-        error.code = "model_error"
-        _end_all(jobs, error)
+        _end_all(jobs, model_error(model, exc, what))
 
     def _complete(self, job: Job, variations: list[Variation]) -> None:
         try:
@@ -629,6 +606,60 @@ class Engine:
                 " (it ignores cancellation); try again once it returns"
             )
         return message
+
+
+def run_batch(model: Model, batch: list[Job]) -> tuple[dict[str, list[Variation]], list[Job]]:
+    """One inpaint_batch call over a batch's live jobs (wherever the model runs: an engine's
+    worker, a Ray replica): the variations of the jobs it answered, by job id, and the jobs to
+    serve again. Every other job is finished: stopped (cancelled or past its deadline) before
+    or during the call, failed with the model's error, or failed alone by an item's error."""
+    live = []
+    for job in batch:
+        error = job._stop_error()
+        if error is None:
+            job.status, job.started = Status.RUNNING, time.time()
+            live.append(job)
+        else:
+            job.finish(_status_of(error), error=error)
+    if not live:
+        return {}, []
+    try:
+        outputs = model.inpaint_batch([(j.request, j.options, j) for j in live])
+    except (JobCancelled, JobTimeout) as exc:
+        # One job's cancellation or deadline ended the whole call: that job ends, the
+        # others of the batch are served again.
+        stopped = {j.id: j._stop_error() for j in live}
+        if not any(stopped.values()):
+            stopped = {j.id: exc for j in live}
+        for job in live:
+            if stopped[job.id] is not None:
+                job.finish(_status_of(stopped[job.id]), error=stopped[job.id])
+        return {}, [j for j in live if stopped[j.id] is None]
+    except ScorehostError as exc:
+        _end_all(live, exc)
+        return {}, []
+    except Exception as exc:
+        log.exception("model %s failed", model.model_id)
+        _end_all(live, model_error(model, exc, "failed"))
+        return {}, []
+    answered = {}
+    for job, variations in zip(live, outputs, strict=True):
+        if isinstance(variations, ScorehostError):  # one item of the batch failed alone
+            job.finish(_status_of(variations), error=variations)
+        else:
+            answered[job.id] = variations
+    return answered, []
+
+
+def serve_sequentially(model: Model) -> bool:
+    """A model without its own inpaint_batch is served one job after another."""
+    return type(model).inpaint_batch is Model.inpaint_batch
+
+
+def model_error(model: Model, exc: Exception, what: str) -> ScorehostError:
+    error = ScorehostError(f"model {model.model_id} {what}: {type(exc).__name__}: {exc}")
+    error.code = "model_error"
+    return error
 
 
 def _end_all(jobs: list[Job], error: ScorehostError) -> None:

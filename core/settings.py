@@ -61,6 +61,60 @@ class Settings(BaseSettings):
         default="passive",
         description="How idle OpenMP threads wait: passive sleeps (stays fast when other programs use the CPU), active spins, default is libgomp's; an OMP_WAIT_POLICY variable wins.",
     )
+    engine: Literal["local", "ray"] = Field(
+        default="local",
+        description="Where models run: local (in this process) or ray (a Ray Serve cluster: pip install 'scorehost[ray]'; docs/ray.md).",
+    )
+    ray_address: str | None = Field(
+        default=None,
+        description="With --engine ray: the cluster to join (auto, or HOST:PORT of its head); default a local Ray instance started in this process.",
+    )
+    ray_replicas: int = Field(
+        default=1, ge=1, le=1024, description="With --engine ray: replicas of each model's deployment."
+    )
+    ray_cpus_per_replica: float = Field(
+        default=1.0, ge=0, le=1024, description="With --engine ray: CPUs Ray reserves for each replica."
+    )
+    ray_gpus_per_replica: float = Field(
+        default=0.0,
+        ge=0,
+        le=64,
+        description="With --engine ray: GPUs Ray gives each replica (1 on GPU nodes; a fraction shares one).",
+    )
+    ray_max_batch: int = Field(
+        default=8,
+        ge=1,
+        le=1024,
+        description="With --engine ray: same-model requests a replica serves in one batch, at most.",
+    )
+    ray_batch_wait: float = Field(
+        default=0.01,
+        ge=0,
+        le=10,
+        description="With --engine ray: seconds a replica waits for a batch to fill.",
+    )
+    ray_max_queued: int = Field(
+        default=64,
+        ge=1,
+        le=100_000,
+        description="With --engine ray: requests waiting for a model's replicas at most; more are refused as busy.",
+    )
+    ray_start_timeout: float = Field(
+        default=180.0,
+        gt=0,
+        le=3600,
+        description="With --engine ray: seconds a model's replicas may take to start (load their weights) before its requests fail.",
+    )
+    ray_keep_deployments: bool = Field(
+        default=False,
+        description="With --engine ray: leave the model deployments this server started running when it stops (for other servers sharing the cluster).",
+    )
+    ray_in_flight: int = Field(
+        default=32,
+        ge=1,
+        le=10_000,
+        description="With --engine ray: requests this server has on the cluster at once; the rest wait in its queue.",
+    )
     preload: list[str] = Field(
         default=[],
         description="Model to load at start, so the first request does not wait for its weights; repeat for several.",

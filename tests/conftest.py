@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -10,6 +12,7 @@ import pytest
 from music21 import corpus
 
 from scorehost.core import hookimpl
+from scorehost.core.engine import Engine
 from scorehost.core.errors import RequestError
 from scorehost.core.host import Host
 from scorehost.core.model import Capabilities, Model
@@ -23,6 +26,27 @@ QUARTET = "haydn/opus74no1/movement3"  # four instruments, key change, an irregu
 
 def corpus_path(name: str) -> Path:
     return Path(corpus.getWork(name))
+
+
+def make_engine(host: Host, **kwargs) -> Engine:
+    """The engine the bridge tests serve with: the local one, or, with SCOREHOST_TEST_ENGINE=ray,
+    the Ray engine on the cluster at SCOREHOST_RAY_ADDRESS (tests/core/test_rayengine.py runs
+    the OSC tests so). The test models here travel to the replicas by value."""
+    if os.environ.get("SCOREHOST_TEST_ENGINE") != "ray":
+        return Engine(host, **kwargs)
+    import cloudpickle
+
+    from scorehost.core.rayengine import RayEngine
+    from scorehost.core.settings import Settings
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    settings = Settings(engine="ray", ray_address=os.environ["SCOREHOST_RAY_ADDRESS"], ray_cpus_per_replica=0)
+    kwargs.pop("device", None)
+    # Each request's hop through Ray Serve costs about 15 ms of this 2-core machine's CPU
+    # (61 echo requests/s against thousands locally): a burst of 1,000 edits needs more than
+    # the 20 s a job gets in the local engine's tests.
+    kwargs["default_timeout"] = 3 * kwargs.get("default_timeout", 120.0)
+    return RayEngine(host, settings, **kwargs)
 
 
 @pytest.fixture(scope="session")

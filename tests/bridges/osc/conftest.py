@@ -6,8 +6,9 @@ import pytest
 
 from scorehost.bridges.client.osc import OscClient
 from scorehost.bridges.osc.server import OscBridge
-from scorehost.core.engine import Engine
 from scorehost.core.settings import Settings
+
+from ...conftest import make_engine
 
 
 @pytest.fixture
@@ -20,7 +21,9 @@ def osc_server(octave_host, tmp_path):
         settings = Settings.with_bridges([OscBridge])(
             **({"osc_port": 0, "allowed_dirs": [tmp_path]} | overrides)
         )
-        engine = Engine(host, device="cpu", queue_size=1000, default_timeout=20, max_notes=settings.max_notes)
+        engine = make_engine(
+            host, device="cpu", queue_size=1000, default_timeout=20, max_notes=settings.max_notes
+        )
         bridge = OscBridge()
         bridge.start(engine, settings)
         running.append((bridge, engine))

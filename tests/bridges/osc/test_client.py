@@ -38,10 +38,11 @@ def test_client_over_osc(osc_server, chorale, tmp_path):
 
 def test_client_over_http(host, chorale, tmp_path):
     from scorehost.bridges.http.server import HttpBridge
-    from scorehost.core.engine import Engine
     from scorehost.core.settings import Settings
 
-    engine = Engine(host, device="cpu")
+    from ...conftest import make_engine
+
+    engine = make_engine(host, device="cpu")
     bridge = HttpBridge()
     bridge.start(engine, Settings.with_bridges([HttpBridge])(http_port=0))
     try:
@@ -137,10 +138,11 @@ def test_client_gives_up_on_a_silent_osc_port_within_two_seconds(tmp_path, chora
 def test_client_says_when_the_server_runs_without_the_osc_bridge(host, monkeypatch):
     from scorehost.bridges.client import cli as client_cli
     from scorehost.bridges.http.server import HttpBridge
-    from scorehost.core.engine import Engine
     from scorehost.core.settings import Settings
 
-    engine = Engine(host, device="cpu")
+    from ...conftest import make_engine
+
+    engine = make_engine(host, device="cpu")
     bridge = HttpBridge()
     bridge.start(engine, Settings.with_bridges([HttpBridge])(http_port=0))
     try:
