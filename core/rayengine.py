@@ -50,7 +50,8 @@ class RayEngine(Engine):
         self._handles: dict[str, Any] = {}
         self._deployed: list[str] = []  # the applications this server started
         self._deploy_lock = threading.Lock()
-        self._started_ray = False
+        self._started_ray = False  # a local Ray instance this engine started
+        self._joined = False  # this engine connected this process to Ray (and leaves it at shutdown)
         self._connect()
 
     # ---- the cluster ------------------------------------------------------------------------
@@ -63,7 +64,7 @@ class RayEngine(Engine):
         from ray import serve
 
         if not ray.is_initialized():
-            self._started_ray = address is None
+            self._started_ray, self._joined = address is None, True
             try:
                 ray.init(address=address, namespace=NAMESPACE, include_dashboard=False,
                          log_to_driver=False, logging_level=logging.WARNING)  # fmt: skip
@@ -139,6 +140,7 @@ class RayEngine(Engine):
         self._deployed.clear()
         if self._started_ray:
             serve.shutdown()
+        if self._joined:  # a driver left connected to a cluster that stops exits with it
             ray.shutdown()
 
     # ---- the dispatchers (the local engine's workers) --------------------------------------

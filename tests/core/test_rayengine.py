@@ -52,6 +52,8 @@ def cluster():
         check=True, capture_output=True, env=env, timeout=120,
     )  # fmt: skip
     yield f"127.0.0.1:{port}"
+    if ray.is_initialized():  # a driver still connected when its cluster stops exits a minute later
+        ray.shutdown()
     subprocess.run([ray_cli, "stop", "--force"], capture_output=True, env=env, timeout=120)
 
 
