@@ -200,6 +200,12 @@ class Job:
             return True
         return self.cancelled_at is not None and now > self.cancelled_at + grace
 
+    def _end_overdue(self) -> None:
+        """End a job the model kept running past its deadline or cancellation."""
+        self._cancel.set()
+        error = self._stop_error() or JobTimeout(self._timeout_message())
+        self.finish(_status_of(error), error=error)
+
     def _timeout_message(self) -> str:
         limit = self.request.timeout
         return f"job {self.id} ran past its time limit" + (f" of {limit:g} s" if limit else "")
@@ -507,11 +513,8 @@ class Engine:
         worker.set_threads()
         for job in batch:  # the time a load took is not the job's
             job.deadline += time.monotonic() - loading_started
-        if serve_sequentially(model):  # served one by one: say so
-            for job in batch:
-                self._serve(model, [job])
-        else:
-            self._serve(model, batch)
+        for calls in batches(model, batch):
+            self._serve(model, calls)
 
     def _serve(self, model: Model, batch: list[Job]) -> None:
         outputs, again = run_batch(model, batch)
@@ -587,9 +590,7 @@ class Engine:
             return
         model = overdue[0].model
         for job in overdue:
-            job._cancel.set()
-            error = job._stop_error() or JobTimeout(job._timeout_message())
-            job.finish(_status_of(error), error=error)
+            job._end_overdue()
         log.warning("worker for %s stuck in %s; starting a new one", device, model.model_id)
         worker.abandoned = True
         self._out_of_service[(model.model_id, device)] = worker.thread
@@ -651,9 +652,13 @@ def run_batch(model: Model, batch: list[Job]) -> tuple[dict[str, list[Variation]
     return answered, []
 
 
-def serve_sequentially(model: Model) -> bool:
-    """A model without its own inpaint_batch is served one job after another."""
-    return type(model).inpaint_batch is Model.inpaint_batch
+def batches(model: Model, jobs: list[Job]) -> list[list[Job]]:
+    """The inpaint_batch calls a batch of jobs is served in: one, or one per job for a model
+    without its own inpaint_batch (served one after another, each job running only when its
+    turn comes)."""
+    if type(model).inpaint_batch is Model.inpaint_batch:
+        return [[job] for job in jobs]
+    return [jobs]
 
 
 def model_error(model: Model, exc: Exception, what: str) -> ScorehostError:

@@ -29,7 +29,7 @@ import time
 from typing import Any
 
 from .engine import Engine, Job, Status, _status_of, _Worker, model_error
-from .errors import JobCancelled, JobTimeout, QueueFull, ScorehostError
+from .errors import JobCancelled, QueueFull, ScorehostError
 from .host import Host
 from .model import Model
 from .settings import Settings
@@ -162,8 +162,7 @@ class RayEngine(Engine):
         """An overdue job ends now; its dispatcher cancels the call at its next event."""
         for job in worker.current:
             if not job.done and job._overdue(now, self.grace):
-                error = job._stop_error() or JobTimeout(job._timeout_message())
-                job.finish(_status_of(error), error=error)
+                job._end_overdue()
 
     def _run_batch(self, batch: list[Job], worker: _Worker) -> None:
         for job in batch:

@@ -28,7 +28,7 @@ from pydantic import TypeAdapter
 from ray import serve
 
 from .device import choose_device
-from .engine import Job, run_batch, serve_sequentially
+from .engine import Job, batches, run_batch
 from .errors import ScorehostError
 from .model import Model
 from .requests import EditRequest, Variation
@@ -47,7 +47,7 @@ class ModelReplica:
         self.threads = threads
         set_torch_threads(threads)
         model.load(self.device)
-        self.serve_batch.set_max_batch_size(max(1, min(max_batch, model.max_batch)))
+        self.serve_batch.set_max_batch_size(max_batch)  # the engine's, within the model's own
         self.serve_batch.set_batch_wait_timeout_s(wait)
 
     def placement(self) -> dict[str, Any]:
@@ -90,8 +90,7 @@ class ModelReplica:
     def _serve(self, jobs: list[Job]) -> list[dict]:
         set_torch_threads(self.threads)  # per thread in torch: this one runs the model
         answered: dict[str, list] = {}
-        groups = [[j] for j in jobs] if serve_sequentially(self.model) else [jobs]
-        for pending in groups:
+        for pending in batches(self.model, jobs):
             while pending:  # jobs stopped through no fault of their own are served again
                 outputs, pending = run_batch(self.model, pending)
                 answered.update(outputs)

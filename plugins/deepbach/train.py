@@ -119,9 +119,8 @@ def train(
         state = load_checkpoint(ckpt, net, opt, device)
         budget.add(state["elapsed"])
         ranks.echo(f"resumed at step {state['step']} ({state['elapsed'] / 60:.1f} min)")
-    where = device if ranks.world == 1 else f"{ranks.world} processes"
     ranks.echo(
-        f"{parameter_count(net):,} parameters, {len(splits['train'].names)} training chorales, {where}"
+        f"{parameter_count(net):,} parameters, {len(splits['train'].names)} training chorales, {ranks.where()}"
     )
     if ranks.main:  # rank 0 evaluates
         # A checkpoint evaluates 48 batches on valid and, when best, 48 on test: 24 times 4.

@@ -137,6 +137,10 @@ class Ranks:
         if self.main:
             print(message)
 
+    def where(self) -> str:
+        """Where the run trains, for its first line: the device, or the processes on it."""
+        return self.device if self.world == 1 else f"{self.world} processes on {self.device.split(':')[0]}"
+
     def share(self, batch: int) -> int:
         """This process's part of the global batch."""
         if batch % self.world:

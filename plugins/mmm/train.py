@@ -214,9 +214,7 @@ def train(out: Path, weights: Path, data: Path | None, minutes: float, batch: in
         budget.add(state["elapsed"])
         ranks.echo(f"resumed at step {state['step']} ({state['elapsed'] / 60:.1f} min)")
     train_pieces = splits["train"]
-    ranks.echo(
-        f"{parameter_count(net):,} parameters, {len(train_pieces)} training pieces, {_where(device, ranks)}"
-    )
+    ranks.echo(f"{parameter_count(net):,} parameters, {len(train_pieces)} training pieces, {ranks.where()}")
     held_out = {}
     if ranks.main:  # rank 0 evaluates
         held_out = {
@@ -244,10 +242,6 @@ def train(out: Path, weights: Path, data: Path | None, minutes: float, batch: in
         budget, state, opt, forward, checkpoint, lr=lr, eval_every=eval_every, desc="mmm", ranks=ranks
     )
     return state
-
-
-def _where(device: str, ranks: Ranks) -> str:
-    return device if ranks.world == 1 else f"{ranks.world} processes on {device.split(':')[0]}"
 
 
 def _initial_network(init: Path, vocab: Vocab) -> tuple[GPT, Vocab]:

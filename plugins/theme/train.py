@@ -173,7 +173,7 @@ def train(out: Path, weights: Path, data: Path | None, minutes: float, batch: in
     if not pieces:
         raise click.ClickException("no training piece has a theme that retrieval can find")
     ranks.echo(f"{parameter_count(nets.theme):,} + {parameter_count(nets.prompt):,} parameters, "
-               f"{len(pieces)} training pieces, {device if ranks.world == 1 else f'{ranks.world} processes'}")  # fmt: skip
+               f"{len(pieces)} training pieces, {ranks.where()}")  # fmt: skip
     held_out = {}
     if ranks.main:  # rank 0 evaluates
         held_out = {
