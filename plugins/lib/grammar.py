@@ -53,6 +53,8 @@ class BarSpec:
     min_notes: int = 0  # the bar may not end with fewer notes (when onsets are left for them)
     max_notes: int = 48
     markers: bool = False  # Theme_Start may open the bar and Theme_End close it (theme vocabulary)
+    copy: list[int] | None = None  # tokens of a bar of the track this one may repeat (see Copy)
+    copy_weight: tuple[float, float] = (0.0, 0.0)  # the copy's share: (onsets and lengths, pitches)
 
 
 @dataclass
@@ -61,6 +63,55 @@ class WrittenNote:
     pitch: int
     velocity: int
     ticks: int
+
+
+class Copy:
+    """Follows a source bar while a bar is drawn, and says which of its tokens would come next
+    if the bar repeated it: the copy half of a neural-cache mixture (Grave et al. 2017).
+
+    A drawn token that is the suggested one, or of its kind (another pitch for the source's
+    pitch), moves the pointer on; a drawn onset finds its place in the source (the notes the
+    source has there, else the source's next onset); anything else leaves the pointer waiting
+    for the next onset.
+    """
+
+    def __init__(self, tokens: list[int], weights: tuple[float, float], vocab: Vocab) -> None:
+        self.tokens, self.weights, self.at = tokens, weights, 0
+        self._kinds, self._end = vocab.token_kind, vocab["FillBar_End"]
+        self._positions = {int(t): p for p, t in enumerate(vocab.positions)}
+
+    def suggestion(self) -> tuple[int, float, float]:
+        """(token, the copy's share of the mixture, the share of the copy's mass on that very
+        token). The copy repeats the source's events (an onset, one more note at it, a length,
+        the bar's end) with the onset weight; of a note, it repeats the pitch only as far as
+        pitches repeat more than onsets do, and lets the network choose the rest among pitches."""
+        token = self.tokens[self.at] if self.at < len(self.tokens) else self._end
+        rhythm, pitch = self.weights
+        if self._kinds[token] in ("Pitch", "PitchDrum"):
+            return token, rhythm, min(1.0, pitch / rhythm) if rhythm > 0 else 0.0
+        return token, rhythm, 1.0
+
+    def follow(self, token: int) -> None:
+        kinds, tokens = self._kinds, self.tokens
+        ahead = tokens[self.at] if self.at < len(tokens) else None
+        if (
+            ahead is not None
+            and kinds[ahead] == kinds[token]
+            and (kinds[token] != "Position" or ahead == token)
+        ):
+            self.at += 1  # the suggested token, or another of its kind in its place
+        elif kinds[token] == "Position":  # an onset the source reaches later, or never
+            here = self._positions[token]
+            onsets = (
+                i for i, t in enumerate(tokens) if kinds[t] == "Position" and self._positions[t] >= here
+            )
+            self.at = next(onsets, len(tokens))
+            if self.at < len(tokens) and tokens[self.at] == token:
+                self.at += 1
+        elif ahead is not None and kinds[ahead] != "Position":
+            # an extra note, or a note the source does not have: wait for the next onset
+            onsets = (i for i in range(self.at, len(tokens)) if kinds[tokens[i]] == "Position")
+            self.at = next(onsets, len(tokens))
 
 
 class BarGrammar:
@@ -83,6 +134,7 @@ class BarGrammar:
         self._position_of = {int(t): p for p, t in enumerate(vocab.positions)}
         self._ticks_of = {i: round(beats * self.beat) for beats, i in vocab.durations}
         self._velocity_of = {i: v for v, i in vocab.velocities}
+        self.copy = Copy(spec.copy, spec.copy_weight, vocab) if spec.copy is not None else None
 
     @property
     def done(self) -> bool:
@@ -199,6 +251,8 @@ class BarGrammar:
 
     def advance(self, token: int) -> None:
         kind = self._kinds[token]
+        if self.copy is not None:
+            self.copy.follow(token)
         if token == self.vocab["FillBar_End"]:
             self.phase = "end"
         elif kind == "Theme":

@@ -106,6 +106,7 @@ def job_reporter(jobs: list, k: int, rounds: int) -> Callable[[float], bool]:
 
 def _draw(rows, logits, generators, vocab: Vocab, sampling: Sampling, limit: int) -> list[list[int]] | None:
     feeds: list[list[int]] = []
+    kinds = torch.from_numpy(vocab.kind_ids)
     for row, row_logits, gen in zip(rows, logits, generators, strict=True):
         if row.finished:
             feeds.append([])
@@ -116,7 +117,8 @@ def _draw(rows, logits, generators, vocab: Vocab, sampling: Sampling, limit: int
             mask[:] = False
             mask[vocab["FillBar_End"]] = True
             row.truncated = True
-        token = _sample(row_logits, mask, gen, sampling)
+        copy = (*grammar.copy.suggestion(), kinds) if grammar.copy else None
+        token = _sample(row_logits, mask, gen, sampling, copy)
         row.log_prob += float(torch.log_softmax(row_logits, -1)[token])
         row.drawn += 1
         grammar.advance(token)
@@ -132,7 +134,15 @@ def _draw(rows, logits, generators, vocab: Vocab, sampling: Sampling, limit: int
     return feeds if any(feeds) else None
 
 
-def _sample(logits: torch.Tensor, mask: torch.Tensor, gen: torch.Generator, sampling: Sampling) -> int:
+def _sample(
+    logits: torch.Tensor,
+    mask: torch.Tensor,
+    gen: torch.Generator,
+    sampling: Sampling,
+    copy: tuple[int, float, float, torch.Tensor] | None = None,
+) -> int:
+    """One token among the allowed ones. copy: (token, weight, exact, kind ids) from the bar's
+    Copy: the network's nucleus and the copy's distribution mixed, weight the copy's share."""
     allowed = torch.nonzero(mask).flatten()
     if len(allowed) == 1:
         return int(allowed[0])
@@ -142,7 +152,33 @@ def _sample(logits: torch.Tensor, mask: torch.Tensor, gen: torch.Generator, samp
         ordered, order = probs.sort(descending=True)
         keep = ordered.cumsum(0) - ordered < sampling.top_p  # the smallest set reaching top_p
         probs = torch.zeros_like(probs).scatter(0, order[keep], ordered[keep])
+    if copy is not None and copy[1] > 0:
+        probs = _with_copy(probs / probs.sum(), allowed, *copy)
     return int(allowed[torch.multinomial(probs, 1, generator=gen)])
+
+
+def _with_copy(
+    probs: torch.Tensor, allowed: torch.Tensor, token: int, weight: float, exact: float, kinds: torch.Tensor
+) -> torch.Tensor:
+    """(1 - weight) * the network + weight * the copy, where the copy puts `exact` on the
+    source's token and the rest on the network's own choice among tokens of its kind: all of
+    it when the grammar forbids the token itself (a chord's next pitch below the one drawn),
+    so the event (one more note here) is still repeated. The network alone if neither is allowed."""
+    where = torch.nonzero(allowed == token).flatten()
+    same = kinds[allowed] == kinds[token]
+    within = probs[same].sum()
+    if not len(where):
+        exact = 0.0
+    if within <= 0 and not len(where):
+        return probs
+    copy = torch.zeros_like(probs)
+    if exact < 1 and within > 0:
+        copy[same] = (1 - exact) * probs[same] / within
+    else:
+        exact = 1.0
+    if len(where):
+        copy[where] += exact
+    return (1 - weight) * probs + weight * copy
 
 
 def _closed(spec: BarSpec, vocab: Vocab) -> BarGrammar:

@@ -124,6 +124,10 @@ class Vocab:
     def token_kind(self) -> list[str]:
         return [t.split("_", 1)[0] for t in self.tokens]
 
+    @cached_property
+    def kind_ids(self) -> np.ndarray:  # each token's kind as a number: tokens of one kind share it
+        return np.unique(np.array(self.token_kind), return_inverse=True)[1].ravel()
+
     def velocity_token(self, velocity: int) -> int:
         return min(self.velocities, key=lambda vi: abs(vi[0] - velocity))[1]
 

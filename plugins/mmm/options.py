@@ -40,3 +40,11 @@ class MMMOptions(Options):
         "level starts (measured on the bars around it, or asked for with note_density), so a busy track's bars "
         "do not come back nearly empty. 0: the network alone decides.",
     )
+    repetition: float = Field(
+        default=1.0,
+        ge=0,
+        le=1,
+        description="How closely a filled bar follows the nearest bar of its track, scaled by how much the track "
+        "repeats itself around the fill: a groove that repeats exactly is followed closely (never wholly, so "
+        "variations differ), a line that never repeats is left to the network. 0: the network alone decides.",
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -16,6 +18,7 @@ from scorehost.plugins.lib.vocab import DENSITY_LEVELS, METERS, Vocab, instrumen
 from .constraints import TrackRules
 from .options import MMMOptions
 from .plan import WINDOW_TRACKS, Pass
+from .repetition import SOURCE_REACH, copy_weights, repeats, source_tokens
 from .sequence import TrackRow, Window, density_level, notes_by_bar, poly_level, prompt
 
 if TYPE_CHECKING:
@@ -110,6 +113,7 @@ def build_rows(working: Working, p: Pass, rules: dict[int, TrackRules], vocab: V
     bars = score.bars()
     before, after = list(p.before), list(p.after)
     others = _context_tracks(working, p, bars)
+    reserves: dict[tuple[int, int], int] = {}
     while True:
         window_bars = [bars[i] for i in (*before, *p.fill_bars, *after)]
         # Context tracks first, written ones last: a track's own bars then sit right before its
@@ -118,7 +122,10 @@ def build_rows(working: Working, p: Pass, rules: dict[int, TrackRules], vocab: V
         tracks = sorted(set(others) - set(p.tracks)) + sorted(p.tracks)
         window, specs = _window(working, p, rules, vocab, window_bars, tracks)
         tokens = prompt(window, vocab)
-        reserve = sum(_reserve(working, t, bars) for t, _, _ in specs)
+        for t, bar, _ in specs:  # the same cells each time round: counted once
+            if (t, bar.index) not in reserves:
+                reserves[(t, bar.index)] = _reserve(working, t, bars, bar)
+        reserve = sum(reserves[(t, bar.index)] for t, bar, _ in specs)
         if len(tokens) + reserve <= context:
             break
         if before or after:  # drop the context bar farthest from the fill
@@ -173,7 +180,8 @@ def _window(working: Working, p: Pass, rules, vocab: Vocab, window_bars: list[Ba
         density, poly = _controls(working, t, rule, known, vocab)
         rows.append(TrackRow(program, track.is_drum, density, poly, cells))
         floor = _density_floor(vocab, program, track.is_drum, density, working.options.density_floor)
-        specs += [(t, bar, _spec(working, rule, bar, floor)) for bar in holes]
+        copy = _copy(working, t, rule, holes, vocab) if holes else None
+        specs += [(t, bar, _spec(working, rule, bar, floor, vocab, copy)) for bar in holes]
     timesigs = [
         vocab.timesig_token(b.time_signature.numerator, b.time_signature.denominator) for b in window_bars
     ]
@@ -209,7 +217,28 @@ def _density_floor(vocab: Vocab, program: int, is_drum: bool, level: int, share:
     return share * (bins[level - 1] if 0 < level <= len(bins) else 0.0)
 
 
-def _spec(working: Working, rule: TrackRules, bar: Bar, floor: float) -> BarSpec:
+def _copy(working: Working, t: int, rule: TrackRules, holes: list[Bar], vocab: Vocab):
+    """copy(bar) -> (source tokens, weights) for the track's filled bars (see repetition.py)."""
+    share = working.options.repetition
+    bars = working.request.score.bars()
+    unknown = {b for b in rule.bars if (t, b) not in working.done}
+    is_drum = working.request.score.tracks[t].is_drum
+    around = range(
+        max(0, holes[0].index - SOURCE_REACH // 2), min(len(bars), holes[-1].index + 1 + SOURCE_REACH // 2)
+    )
+    cells = [bar_tokens(working.tracks[t], bars[i], is_drum, vocab) for i in around if i not in unknown]
+    rhythm, pitch = repeats(cells, vocab) if share > 0 else (0.0, 0.0)
+    if not rhythm and not pitch:
+        return None
+
+    def of(bar: Bar) -> tuple[list[int] | None, tuple[float, float]]:
+        source = source_tokens(working.tracks[t], bars, bar, is_drum, unknown, vocab)
+        return source, copy_weights(share, rhythm, pitch)
+
+    return of
+
+
+def _spec(working: Working, rule: TrackRules, bar: Bar, floor: float, vocab: Vocab, copy=None) -> BarSpec:
     step = ticks_per_position(bar.time_signature.denominator)
     in_bar = [(max(s, bar.start), min(e, bar.end)) for s, e in rule.spans if s < bar.end and bar.start < e]
     span_ends = onset_spans(bar, in_bar)
@@ -226,6 +255,7 @@ def _spec(working: Working, rule: TrackRules, bar: Bar, floor: float) -> BarSpec
         rhythm = [((n.start - bar.start) // step, n.duration) for n in _kept_rhythm(working, rule, bar)]
     must_write = not working.options.allow_silence and bar.index == rule.bars[-1]
     covered = sum(e - s for s, e in in_bar) / max(1, bar.time_signature.bar_ticks)
+    source, weights = copy(bar) if copy is not None and rhythm is None else (None, (0.0, 0.0))
     return BarSpec(
         bar=bar,
         is_drum=rule.is_drum,
@@ -236,14 +266,30 @@ def _spec(working: Working, rule: TrackRules, bar: Bar, floor: float) -> BarSpec
         pin_lengths=lengths,
         rhythm=rhythm,
         must_write=must_write and rhythm is None,
-        min_notes=int(floor * min(1.0, covered)) if rhythm is None and not pins else 0,
+        min_notes=_fewest(floor, source, weights[0], vocab, covered) if rhythm is None and not pins else 0,
+        copy=source,
+        copy_weight=weights,
     )
 
 
-def _reserve(working: Working, t: int, bars: list[Bar]) -> int:
-    """Tokens to keep free for one bar of track t: four per note it usually holds, bounded."""
+def _fewest(floor: float, source: list[int] | None, weight: float, vocab: Vocab, covered: float) -> int:
+    """The fewest notes a filled bar may end with: the density floor's share, or the copy's
+    share of its source's notes (one early end from the network would cut a repeating
+    groove's bar short, whatever the copy's weight on the notes after it)."""
+    kinds = vocab.token_kind
+    copied = weight * sum(1 for t in source or () if kinds[t] in ("Pitch", "PitchDrum"))
+    return int(max(floor, copied) * min(1.0, covered))
+
+
+def _reserve(working: Working, t: int, bars: list[Bar], bar: Bar) -> int:
+    """Tokens to keep free for one bar of track t: four per note it holds on average or in its
+    busiest bar nearby (a drum groove after a sparse intro ran out of context), bounded."""
     notes = working.tracks[t]
     per_bar = len(notes) / max(1, len(bars)) if notes else 8
+    starts = [b.start for b in bars]
+    counts = Counter(bisect_right(starts, n.start) - 1 for n in notes)
+    nearby = (counts[i] for i in range(bar.index - 4, bar.index + 5) if i != bar.index)
+    per_bar = max(per_bar, *nearby)
     return int(min(max(4 * per_bar + 4, FILL_RESERVE[0]), FILL_RESERVE[1]))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -109,3 +110,46 @@ def test_no_markers_without_the_theme_vocabulary_or_the_spec():
     plain = BarGrammar(spec(), THEME_VOCAB)
     assert not theme_ids & set(np.flatnonzero(plain.allowed()))
     assert build_theme_tokens()[: len(build_tokens())] == build_tokens()  # mmm's ids unchanged
+
+
+def _notes_tokens(*notes: tuple[int, int, int]) -> list[int]:
+    """Tokens of (position, pitch, duration index) notes, as bar_tokens writes them."""
+    out, last = [], -1
+    for position, pitch, duration in notes:
+        if position != last:
+            out.append(int(VOCAB.positions[position]))
+            last = position
+        out += [int(VOCAB.pitch_ids[pitch]), VOCAB.velocities[3][1], VOCAB.durations[duration][1]]
+    return out
+
+
+def test_the_copy_suggests_the_source_bar_token_by_token_then_its_end():
+    source = _notes_tokens((0, 60, 3), (0, 64, 3), (8, 62, 1))
+    grammar = BarGrammar(spec(copy=source, copy_weight=(0.7, 0.4)), VOCAB)
+    for token in source:
+        suggested, weight, exact = grammar.copy.suggestion()
+        assert suggested == token
+        assert weight == 0.7  # the copy repeats each event with the onsets' weight
+        assert exact == pytest.approx(0.4 / 0.7 if VOCAB.token_kind[token] == "Pitch" else 1.0)
+        assert grammar.allowed()[token]
+        grammar.advance(token)
+    assert grammar.copy.suggestion()[0] == VOCAB["FillBar_End"]
+
+
+def test_the_copy_finds_its_place_again_after_the_bar_departs_from_it():
+    source = _notes_tokens((0, 60, 3), (4, 62, 3), (8, 64, 3))
+    grammar = BarGrammar(spec(copy=source, copy_weight=(0.5, 0.5)), VOCAB)
+    drawn = _notes_tokens((0, 67, 2))  # another pitch and length: the source's velocity comes next
+    grammar.advance(drawn[0])
+    grammar.advance(drawn[1])
+    assert grammar.copy.suggestion()[0] == source[2]
+    grammar.advance(drawn[2])
+    grammar.advance(drawn[3])
+    assert grammar.copy.suggestion()[0] == source[4]  # the source's next onset, position 4
+    grammar.advance(int(VOCAB.positions[6]))  # an onset the source lacks: its next one comes after
+    grammar.advance(int(VOCAB.pitch_ids[65]))
+    grammar.advance(VOCAB.velocities[3][1])
+    grammar.advance(VOCAB.durations[1][1])
+    assert grammar.copy.suggestion()[0] == int(VOCAB.positions[8])
+    grammar.advance(int(VOCAB.positions[8]))
+    assert grammar.copy.suggestion()[0] == int(VOCAB.pitch_ids[64])  # at 8 the source's notes again
