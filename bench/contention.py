@@ -13,7 +13,7 @@ Each figure is the median over several runs, with the fastest and slowest. OMP_N
 OMP_WAIT_POLICY are removed from the environment of what it starts.
 
     python bench/contention.py [--runs 7] [--loaded-runs 5] [--rounds 3]
-        [--config NAME=WORKERS,THREADS,WAIT ...]   (default: before, 1x1, 1x2, 2x1)
+        [--config NAME=WORKERS,THREADS,WAIT[,spread] ...]   (default: before, 1x1, 1x2, 2x1, 2x1 spread)
 """
 
 from __future__ import annotations
@@ -32,12 +32,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 CORES = len(os.sched_getaffinity(0))
-# name: (workers, torch threads each, wait policy); "before" is the engine before #12
+# name: (workers, torch threads each, wait policy, a lone job on every worker's threads);
+# "before" is the engine before #12, "2x1-passive-spread" today's default
 CONFIGS = {
-    "before": (1, CORES, "default"),
-    "1x1-passive": (1, 1, "passive"),
-    "1x2-passive": (1, CORES, "passive"),
-    "2x1-passive": (CORES, 1, "passive"),
+    "before": (1, CORES, "default", False),
+    "1x1-passive": (1, 1, "passive", False),
+    "1x2-passive": (1, CORES, "passive", False),
+    "2x1-passive": (CORES, 1, "passive", False),
+    "2x1-passive-spread": (CORES, 1, "passive", True),
 }
 CLIENTS = (1, 4, 16)
 
@@ -76,7 +78,7 @@ def percentile(values: list[float], q: float) -> float:
 # ---- latency, in a child process per configuration --------------------------------------------
 
 
-def latency(workers: int, threads: int, wait: str, runs: int, loaded_runs: int) -> dict:
+def latency(workers: int, threads: int, wait: str, lone: bool, runs: int, loaded_runs: int) -> dict:
     from deepbach_latency import bwv66_6, harmonization  # bench/ is on the path
     from engine_timing import seeded
 
@@ -89,7 +91,7 @@ def latency(workers: int, threads: int, wait: str, runs: int, loaded_runs: int) 
         Host(env={"SCOREHOST_PLUGINS": ""}),
         device="cpu",
         default_timeout=600,
-        cpu=CpuPolicy(workers, threads, wait),
+        cpu=CpuPolicy(workers, threads, wait, lone),
     )
     request = harmonization(bwv66_6())
 
@@ -120,13 +122,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def http(workers: int, threads: int, wait: str, rounds: int) -> dict:
+def http(workers: int, threads: int, wait: str, lone: bool, rounds: int) -> dict:
     import httpx
     from deepbach_latency import bwv66_6, melody_exercise
 
     port = free_port()
     command = [sys.executable, "-m", "scorehost.core", "serve", "--http-port", str(port)]
     command += ["--cpu-workers", str(workers), "--cpu-threads", str(threads), "--omp-wait-policy", wait]
+    command += ["--cpu-spread" if lone else "--no-cpu-spread"]
     command += ["--preload", "deepbach", "--queue-size", "256", "--timeout", "600"]
     server = subprocess.Popen(command, env=child_env(), stderr=subprocess.DEVNULL)
     address = f"http://127.0.0.1:{port}"
@@ -211,17 +214,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7, help="quiet runs per configuration")
     parser.add_argument("--loaded-runs", type=int, default=5, help="runs under load (each after a quiet one)")
     parser.add_argument("--rounds", type=int, default=3, help="HTTP rounds per client count")
-    parser.add_argument("--config", action="append", default=[], help="NAME=WORKERS,THREADS,WAIT")
+    parser.add_argument("--config", action="append", default=[], help="NAME=WORKERS,THREADS,WAIT[,spread]")
     parser.add_argument("--no-http", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        kind, workers, threads, wait, *rest = args.child
+        kind, workers, threads, wait, spreads, *rest = args.child
+        policy = (int(workers), int(threads), wait, spreads == "spread")
         if kind == "latency":
-            result = latency(int(workers), int(threads), wait, int(rest[0]), int(rest[1]))
+            result = latency(*policy, int(rest[0]), int(rest[1]))
         else:
-            result = http(int(workers), int(threads), wait, int(rest[0]))
+            result = http(*policy, int(rest[0]))
         print(json.dumps(result))
         return
     configs = dict(CONFIGS)
@@ -229,18 +233,26 @@ def main() -> None:
         configs = {}
         for spec in args.config:
             name, _, value = spec.partition("=")
-            workers, threads, wait = value.split(",")
-            configs[name] = (int(workers), int(threads), wait)
+            workers, threads, wait, *spreads = value.split(",")
+            configs[name] = (int(workers), int(threads), wait, spreads == ["spread"])
     print(
         f"{CORES} cores; load average at start {os.getloadavg()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
     )
     results = {}
-    for name, (workers, threads, wait) in configs.items():
-        spec = (str(workers), str(threads), wait)
+    for name, (workers, threads, wait, spreads) in configs.items():
+        spec = (str(workers), str(threads), wait, "spread" if spreads else "own")
         lat = run_child("latency", *spec, str(args.runs), str(args.loaded_runs))
-        quiet, loaded = spread(lat["quiet"]), spread(lat["loaded"])
+        quiet = spread(lat["quiet"])
+        if not lat["loaded"]:  # --loaded-runs 0: quiet figures only
+            print(f"\n{name}: 8-bar harmonization quiet {fmt(quiet)}")
+            results[name] = {"config": spec, "quiet": quiet}
+            continue
+        loaded = spread(lat["loaded"])
         ratios = spread([b / a for a, b in zip(lat["quiet"], lat["loaded"], strict=False)])
-        print(f"\n{name}: {workers} workers x {threads} torch threads, wait {wait} (torch {lat['torch']})")
+        alone = ", a lone job on every worker's threads" if spreads else ""
+        print(
+            f"\n{name}: {workers} workers x {threads} torch threads, wait {wait}{alone} (torch {lat['torch']})"
+        )
         print(f"  8-bar harmonization quiet  {fmt(quiet)}")
         print(f"  8-bar harmonization loaded {fmt(loaded)}; loaded/quiet, run by run: {fmt(ratios, 'x')}")
         results[name] = {"config": spec, "quiet": quiet, "loaded": loaded, "ratio": ratios}

@@ -332,7 +332,9 @@ def _engine(settings):
         max_notes=settings.max_notes,
         keep_seconds=settings.finished_jobs_seconds,
         keep_bytes=settings.finished_jobs_bytes,
-        cpu=cpu_policy(settings.cpu_workers, settings.cpu_threads, settings.omp_wait_policy),
+        cpu=cpu_policy(
+            settings.cpu_workers, settings.cpu_threads, settings.omp_wait_policy, settings.cpu_spread
+        ),
     )
     if settings.engine == "local":
         return Engine(get_host(), device=settings.device, **common)

@@ -50,7 +50,7 @@ from .regions import constraint_violations, merge_result, spans_by_track
 from .requests import EditRequest, EditResult, Options, Variation, check_request
 from .scoreio import MAX_NOTES
 from .spelling import spell_written
-from .threads import CpuPolicy, cpu_policy, set_torch_threads, set_wait_policy
+from .threads import CpuPolicy, OtherLoad, cpu_policy, set_torch_threads, set_wait_policy
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +218,11 @@ class Job:
                 log.exception("job listener failed")
 
 
+# A lone job spreads over the idle workers' cores while other programs kept less than half of
+# each of those cores busy lately.
+SPREAD_BELOW = 0.5
+
+
 class _Worker:
     """A thread that serves the queue of one device."""
 
@@ -226,7 +231,7 @@ class _Worker:
         self.current: list[Job] = []
         self.abandoned = False
         self.loading = False  # a load() is running: deadlines do not run meanwhile
-        self.threads_set = False  # torch's thread count is set in this thread (once torch is in)
+        self.threads: int | None = None  # torch's thread count in this thread, once torch is in
         self.thread = threading.Thread(target=self._run, name=f"scorehost-{device}-{number}", daemon=True)
         self.thread.start()
 
@@ -242,9 +247,12 @@ class _Worker:
                 self.engine._leave(batch[0].model, self.device, back_in_service=self.abandoned)
                 self.current = []
 
-    def set_threads(self) -> None:
-        if not self.threads_set:
-            self.threads_set = set_torch_threads(self.engine.cpu.threads)
+    def set_threads(self, spread: bool = False) -> None:
+        """The policy's threads, or with spread every CPU worker's (see Engine._spread)."""
+        cpu = self.engine.cpu
+        wanted = cpu.threads * cpu.workers if spread else cpu.threads
+        if self.threads != wanted and set_torch_threads(wanted):
+            self.threads = wanted
 
 
 class Engine:
@@ -265,6 +273,7 @@ class Engine:
         # CPU workers and their torch threads; the wait policy must be set before torch loads
         self.cpu = cpu or cpu_policy()
         set_wait_policy(self.cpu.wait)
+        self._load = OtherLoad() if self.cpu.spread else None  # what other programs keep busy
         self._wanted_device = device
         self._device: str | None = None
         self.queue_size = queue_size
@@ -411,6 +420,8 @@ class Engine:
             for worker in workers:
                 for job in worker.current:
                     job.cancel()
+        if self._load is not None:
+            self._load.stop()
         end = time.monotonic() + timeout
         for worker in workers:
             worker.thread.join(max(0.0, end - time.monotonic()))
@@ -510,11 +521,29 @@ class Engine:
             return
         finally:
             worker.loading = False
-        worker.set_threads()
+        worker.set_threads(spread=self._spread(worker))
         for job in batch:  # the time a load took is not the job's
             job.deadline += time.monotonic() - loading_started
         for calls in batches(model, batch):
             self._serve(model, calls)
+
+    def _spread(self, worker: _Worker) -> bool:
+        """Whether the worker's batch may compute on every worker's threads: it is all the CPU
+        has to do (nothing queued, no other worker busy) and other programs left the idle
+        workers' cores idle lately (under a DAW's load, two threads fighting it for the cores
+        were slower than one: 2.07 s against 1.64 s for 8 bars, docs/benchmarks.md)."""
+        cpu = self.cpu
+        if not cpu.spread or cpu.workers < 2 or worker.device != "cpu" or not self._alone(worker):
+            return False
+        others = self._load.cores() if self._load is not None else None
+        return others is not None and others < SPREAD_BELOW * (cpu.workers - 1) * cpu.threads
+
+    def _alone(self, worker: _Worker) -> bool:
+        """The worker's batch is all the CPU has to do: nothing queued, no other worker busy."""
+        with self._cond:
+            if any(not j.done for j in self._queues.get(worker.device, ())):
+                return False
+            return not any(w.current for w in self._workers.get(worker.device, []) if w is not worker)
 
     def _serve(self, model: Model, batch: list[Job]) -> None:
         outputs, again = run_batch(model, batch)

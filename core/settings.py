@@ -57,6 +57,10 @@ class Settings(BaseSettings):
         le=256,
         description="torch threads each CPU worker computes with; default the cores shared among the workers (1 with the default workers).",
     )
+    cpu_spread: bool = Field(
+        default=True,
+        description="A request alone on the CPU (nothing queued, the other workers idle) computes with every worker's threads; a seed writes the same either way.",
+    )
     omp_wait_policy: Literal["passive", "active", "default"] = Field(
         default="passive",
         description="How idle OpenMP threads wait: passive sleeps (stays fast when other programs use the CPU), active spins, default is libgomp's; an OMP_WAIT_POLICY variable wins.",

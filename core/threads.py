@@ -19,6 +19,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
+import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -31,11 +34,13 @@ WaitPolicy = Literal["passive", "active", "default"]
 @dataclass(frozen=True)
 class CpuPolicy:
     """workers: CPU workers; threads: torch intra-op threads in each; wait: OpenMP's idle
-    threads sleep (passive), spin (active), or libgomp's own default (spin a while)."""
+    threads sleep (passive), spin (active), or libgomp's own default (spin a while); spread:
+    a job alone on the CPU computes with every worker's threads."""
 
     workers: int
     threads: int
     wait: WaitPolicy = "passive"
+    spread: bool = True
 
 
 def physical_cores() -> int:
@@ -55,13 +60,13 @@ def physical_cores() -> int:
 
 
 def cpu_policy(
-    workers: int | None = None, threads: int | None = None, wait: WaitPolicy = "passive"
+    workers: int | None = None, threads: int | None = None, wait: WaitPolicy = "passive", spread: bool = True
 ) -> CpuPolicy:
     """The policy for this machine: what is not given is chosen (one worker per physical core,
     then the cores shared among the workers, at least one thread each)."""
     cores = physical_cores()
     workers = workers or cores
-    return CpuPolicy(workers=workers, threads=threads or max(1, cores // workers), wait=wait)
+    return CpuPolicy(workers=workers, threads=threads or max(1, cores // workers), wait=wait, spread=spread)
 
 
 def set_wait_policy(wait: WaitPolicy) -> bool:
@@ -85,3 +90,45 @@ def set_torch_threads(threads: int) -> bool:
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     return True
+
+
+class OtherLoad:
+    """How many cores other programs kept busy over the last second: the CPU time the whole
+    machine spent (/proc/stat) minus this process's own (/proc/self/stat), sampled four times a
+    second by a daemon thread; None where /proc is not there (not Linux)."""
+
+    def __init__(self, every: float = 0.25, samples: int = 5) -> None:
+        self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self.samples: deque[tuple[float, int, int]] = deque(maxlen=samples)
+        self._stop = threading.Event()
+        first = self._sample()
+        if first is not None:
+            self.samples.append(first)
+            threading.Thread(target=self._run, args=(every,), name="scorehost-load", daemon=True).start()
+
+    def cores(self) -> float | None:
+        if len(self.samples) < 2:
+            return None
+        (t0, machine0, own0), (t1, machine1, own1) = self.samples[0], self.samples[-1]
+        return max(0.0, ((machine1 - machine0) - (own1 - own0)) / self.tick / (t1 - t0))
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self, every: float) -> None:
+        while not self._stop.wait(every):
+            sample = self._sample()
+            if sample is not None:
+                self.samples.append(sample)
+
+    @staticmethod
+    def _sample() -> tuple[float, int, int] | None:
+        """(monotonic seconds, the machine's busy jiffies, this process's)."""
+        try:
+            fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+            mine = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        values = [int(v) for v in fields]
+        busy = sum(values) - values[3] - (values[4] if len(values) > 4 else 0)  # less idle, iowait
+        return time.monotonic(), busy, int(mine[11]) + int(mine[12])  # utime, stime

@@ -1,5 +1,6 @@
 """A seed gives the same harmonization whatever the engine's CPU policy (#12): one worker or
-several, one torch thread or two, a request served alone or batched with others."""
+several, one torch thread or two, a request served alone (on every worker's threads, with
+cpu_spread) or batched with others."""
 
 from __future__ import annotations
 
@@ -45,13 +46,13 @@ def _harmonize(request: EditRequest, policy: CpuPolicy, together: bool) -> list[
 
 @pytest.fixture(scope="module")
 def reference(chorale):
-    return _harmonize(_exercise(chorale()), CpuPolicy(workers=1, threads=1), together=False)
+    return _harmonize(_exercise(chorale()), CpuPolicy(workers=1, threads=1, spread=False), together=False)
 
 
 @pytest.mark.parametrize(
     ("workers", "threads", "together"),
-    [(1, 2, False), (1, 1, True), (2, 1, True), (1, 2, True)],
-    ids=["1x2-alone", "1x1-batched", "2x1-shared", "1x2-batched"],
+    [(1, 2, False), (1, 1, True), (2, 1, True), (1, 2, True), (2, 1, False)],
+    ids=["1x2-alone", "1x1-batched", "2x1-shared", "1x2-batched", "2x1-spread-alone"],
 )
 def test_a_seed_gives_the_same_harmonization_whatever_the_threading(
     chorale, reference, workers, threads, together
