@@ -15,6 +15,8 @@ from scorehost.bridges.osc.server import slip_decode, slip_encode
 from scorehost.core.errors import ScorehostError
 from scorehost.core.scoreio import read_score, write_score
 
+from ...conftest import RAY_SLOWER, on_ray
+
 
 def _collect(client, tag, timeout=20):
     return list(client.replies(tag, timeout=timeout))
@@ -220,7 +222,8 @@ def test_a_burst_of_2000_mixed_requests_gets_one_final_reply_each(osc_server, cl
             client.send("edit", "model=nope", "track=a", 60, 0.0, 1.0, 90, "region=a:1", tag=i)
         else:
             client.sock.sendto(p.encode("/scorehost/bogus", i), ("127.0.0.1", bridge.port))
-    deadline = time.monotonic() + 60
+    slower = RAY_SLOWER if on_ray() else 1
+    deadline = time.monotonic() + 60 * slower
     while len(finals) < BURST and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.5)  # a second final reply to any of them would have come by now
@@ -237,7 +240,7 @@ def test_a_burst_of_2000_mixed_requests_gets_one_final_reply_each(osc_server, cl
         Path(w).name for w in written
     )
     assert read_score(written[-1]) == read_score(source)
-    assert took < 45, took
+    assert took < 45 * slower, took
     # ... and the server still answers afterwards; no stray replies are left over
     assert client.call("ping")[1] >= 4
     client.sock.settimeout(0.3)
