@@ -273,7 +273,8 @@ class Engine:
         # CPU workers and their torch threads; the wait policy must be set before torch loads
         self.cpu = cpu or cpu_policy()
         set_wait_policy(self.cpu.wait)
-        self._load = OtherLoad() if self.cpu.spread else None  # what other programs keep busy
+        # what other programs keep busy: read only where a lone job could spread
+        self._load = OtherLoad() if self.cpu.spread and self.cpu.workers > 1 else None
         self._wanted_device = device
         self._device: str | None = None
         self.queue_size = queue_size

@@ -78,7 +78,7 @@ class Copy:
     def __init__(self, tokens: list[int], weights: tuple[float, float], vocab: Vocab) -> None:
         self.tokens, self.weights, self.at = tokens, weights, 0
         self._kinds, self._end = vocab.token_kind, vocab["FillBar_End"]
-        self._positions = {int(t): p for p, t in enumerate(vocab.positions)}
+        self._positions = vocab.position_of
 
     def suggestion(self) -> tuple[int, float, float]:
         """(token, the copy's share of the mixture, the share of the copy's mass on that very
@@ -131,7 +131,7 @@ class BarGrammar:
         self._kinds = vocab.token_kind
         self._pitch_table = vocab.drum_ids if spec.is_drum else vocab.pitch_ids
         self._pitch_of = {int(t): p for p, t in enumerate(self._pitch_table) if t >= 0}
-        self._position_of = {int(t): p for p, t in enumerate(vocab.positions)}
+        self._position_of = vocab.position_of
         self._ticks_of = {i: round(beats * self.beat) for beats, i in vocab.durations}
         self._velocity_of = {i: v for v, i in vocab.velocities}
         self.copy = Copy(spec.copy, spec.copy_weight, vocab) if spec.copy is not None else None

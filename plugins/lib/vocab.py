@@ -121,6 +121,10 @@ class Vocab:
         return _table(self.family("Position"), 1 + max(int(v) for v in self.family("Position")))
 
     @cached_property
+    def position_of(self) -> dict[int, int]:  # Position token id -> position in the bar
+        return {int(t): p for p, t in enumerate(self.positions)}
+
+    @cached_property
     def token_kind(self) -> list[str]:
         return [t.split("_", 1)[0] for t in self.tokens]
 

@@ -114,6 +114,7 @@ def build_rows(working: Working, p: Pass, rules: dict[int, TrackRules], vocab: V
     before, after = list(p.before), list(p.after)
     others = _context_tracks(working, p, bars)
     reserves: dict[tuple[int, int], int] = {}
+    counts: dict[int, Counter] = {}  # track -> notes per bar index
     while True:
         window_bars = [bars[i] for i in (*before, *p.fill_bars, *after)]
         # Context tracks first, written ones last: a track's own bars then sit right before its
@@ -124,7 +125,9 @@ def build_rows(working: Working, p: Pass, rules: dict[int, TrackRules], vocab: V
         tokens = prompt(window, vocab)
         for t, bar, _ in specs:  # the same cells each time round: counted once
             if (t, bar.index) not in reserves:
-                reserves[(t, bar.index)] = _reserve(working, t, bars, bar)
+                if t not in counts:
+                    counts[t] = _notes_per_bar(working.tracks[t], bars)
+                reserves[(t, bar.index)] = _reserve(counts[t], len(working.tracks[t]), bars, bar)
         reserve = sum(reserves[(t, bar.index)] for t, bar, _ in specs)
         if len(tokens) + reserve <= context:
             break
@@ -281,13 +284,16 @@ def _fewest(floor: float, source: list[int] | None, weight: float, vocab: Vocab,
     return int(max(floor, copied) * min(1.0, covered))
 
 
-def _reserve(working: Working, t: int, bars: list[Bar], bar: Bar) -> int:
-    """Tokens to keep free for one bar of track t: four per note it holds on average or in its
-    busiest bar nearby (a drum groove after a sparse intro ran out of context), bounded."""
-    notes = working.tracks[t]
-    per_bar = len(notes) / max(1, len(bars)) if notes else 8
+def _notes_per_bar(notes: list[Note], bars: list[Bar]) -> Counter:
     starts = [b.start for b in bars]
-    counts = Counter(bisect_right(starts, n.start) - 1 for n in notes)
+    return Counter(bisect_right(starts, n.start) - 1 for n in notes)
+
+
+def _reserve(counts: Counter, total: int, bars: list[Bar], bar: Bar) -> int:
+    """Tokens to keep free for one bar of a track (counts: its notes per bar; total: all of
+    them): four per note it holds on average or in its busiest bar nearby (a drum groove after
+    a sparse intro ran out of context), bounded."""
+    per_bar = total / max(1, len(bars)) if total else 8
     nearby = (counts[i] for i in range(bar.index - 4, bar.index + 5) if i != bar.index)
     per_bar = max(per_bar, *nearby)
     return int(min(max(4 * per_bar + 4, FILL_RESERVE[0]), FILL_RESERVE[1]))

@@ -110,18 +110,15 @@ def test_a_job_beside_a_busy_worker_keeps_its_own_share(chorale, counting):
     assert counting.seen == [2, 1, 2]
 
 
-def test_without_spread_every_worker_keeps_its_share(chorale, counting):
-    engine = _engine(counting, spread=False)
-    try:
-        engine.run(_request(chorale), 10)
-    finally:
-        engine.shutdown()
-    assert counting.seen == [1]
-
-
-@pytest.mark.parametrize("others", [1.0, 0.6, None], ids=["a-busy-core", "most-of-one", "unknown"])
-def test_a_job_alone_keeps_its_share_while_other_programs_use_the_cores(chorale, counting, others):
-    engine = _engine(counting, others=others)
+@pytest.mark.parametrize(
+    ("spread", "others"),
+    [(False, 0.0), (True, 1.0), (True, 0.6), (True, None)],
+    ids=["without-spread", "a-busy-core", "most-of-one", "unknown-load"],
+)
+def test_a_job_alone_keeps_its_share_without_spread_or_while_other_programs_use_the_cores(
+    chorale, counting, spread, others
+):
+    engine = _engine(counting, spread=spread, others=others)
     try:
         engine.run(_request(chorale), 10)
     finally:
